@@ -1,0 +1,1 @@
+//! The codex-pipe application: CLI, proxy server, auth, upstream client and simulated backend.

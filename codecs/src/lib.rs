@@ -1,0 +1,1 @@
+//! Audio sniffing, decoding, resampling and encoding for codex-pipe.
