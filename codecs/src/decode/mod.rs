@@ -1,0 +1,126 @@
+//! Decoding: sniffed bytes → interleaved `f32` PCM blocks.
+//!
+//! | container | decoder |
+//! |---|---|
+//! | WAV, RF64, AIFF/AIFC, CAF, FLAC, Ogg Vorbis/FLAC, MP3, MP4/M4A (AAC, ALAC), ADTS, Matroska/WebM (Vorbis, AAC) | symphonia 0.6 |
+//! | Ogg Opus, WebM/Matroska Opus | symphonia demuxer + libopus (audiopus), pre-skip and end trim applied |
+//! | SILK v3, Tencent/WeChat SILK | the external `rust-silk` program over pipes ([`silk`]) |
+//! | raw PCM | [`raw`], with the caller's declared [`RawPcmFormat`] |
+//! | AMR, Speex, other Ogg | none: [`CodecError::Unsupported`] |
+
+mod opus;
+pub mod raw;
+pub mod silk;
+mod symphonia;
+
+use crate::error::CodecError;
+use crate::input::SniffedInput;
+use crate::sniff::Container;
+
+pub use raw::{PcmEncoding, RawPcmFormat};
+pub use silk::SilkOptions;
+
+/// Sample rate and channel count of a PCM stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PcmSpec {
+    /// Frames per second (Hz).
+    pub sample_rate: u32,
+    /// Interleaved channels per frame.
+    pub channels: u16,
+}
+
+/// A decoder that yields interleaved `f32` samples in `[-1, 1]`, one block at a time.
+pub trait PcmSource: Send {
+    /// The stream's format; constant for the whole stream.
+    fn spec(&self) -> PcmSpec;
+    /// Short codec name as reported by the decoder (`mp3`, `aac`, `pcm_s16le`, `opus`, `silk`, ...).
+    fn codec_name(&self) -> &str;
+    /// The next block of interleaved samples (`frames * channels` values), or `None` at the end.
+    ///
+    /// # Errors
+    /// Corrupt or truncated data, or a failed external decoder. After an error the source is
+    /// finished; what it yielded before is not a complete decode.
+    fn next_block(&mut self) -> Result<Option<&[f32]>, CodecError>;
+}
+
+/// How to decode inputs that need more than their bytes.
+#[derive(Debug, Clone, Default)]
+pub struct DecodeOptions {
+    /// How to run the SILK decoder.
+    pub silk: SilkOptions,
+    /// The format of headerless PCM, when the caller declares it.
+    pub raw_pcm: Option<RawPcmFormat>,
+}
+
+/// Open the decoder for a sniffed input. The first packet is decoded here, so a stream that
+/// cannot be decoded at all fails before anything is produced.
+///
+/// # Errors
+/// [`CodecError::Unsupported`] for containers nothing here decodes, the demuxer's or decoder's
+/// error otherwise.
+pub fn open(input: SniffedInput, opts: &DecodeOptions) -> Result<Box<dyn PcmSource>, CodecError> {
+    match input.container {
+        Container::Silk | Container::SilkTencent => {
+            Ok(Box::new(silk::SilkSource::spawn(input, &opts.silk)?))
+        }
+        Container::RawPcm => {
+            let format = opts.raw_pcm.ok_or_else(|| {
+                CodecError::InvalidOption(
+                    "raw PCM needs its sample rate, channels and encoding".into(),
+                )
+            })?;
+            Ok(Box::new(raw::RawSource::new(input, format)?))
+        }
+        Container::AmrNb | Container::AmrWb => Err(CodecError::Unsupported {
+            container: input.container,
+            reason: "no AMR decoder is built in; convert it first, e.g. `ffmpeg -i in.amr out.wav`"
+                .into(),
+        }),
+        Container::OggSpeex => Err(CodecError::Unsupported {
+            container: input.container,
+            reason:
+                "no Speex decoder is built in; convert it first, e.g. `ffmpeg -i in.spx out.wav`"
+                    .into(),
+        }),
+        Container::Ogg => Err(CodecError::Unsupported {
+            container: input.container,
+            reason: "the Ogg stream carries neither Opus, Vorbis nor FLAC".into(),
+        }),
+        _ => Ok(Box::new(symphonia::SymphoniaSource::open(input)?)),
+    }
+}
+
+/// Decode everything and count it: what `probe` reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodeSummary {
+    /// Format of the decoded PCM.
+    pub spec: PcmSpec,
+    /// Codec short name.
+    pub codec: String,
+    /// Frames (samples per channel) decoded.
+    pub frames: u64,
+}
+
+impl DecodeSummary {
+    /// Decoded duration in seconds.
+    pub fn duration_seconds(&self) -> f64 {
+        self.frames as f64 / f64::from(self.spec.sample_rate)
+    }
+}
+
+/// Drain a source, counting frames.
+///
+/// # Errors
+/// Whatever the source returns.
+pub fn drain(source: &mut dyn PcmSource) -> Result<DecodeSummary, CodecError> {
+    let spec = source.spec();
+    let mut samples = 0u64;
+    while let Some(block) = source.next_block()? {
+        samples += block.len() as u64;
+    }
+    Ok(DecodeSummary {
+        spec,
+        codec: source.codec_name().to_owned(),
+        frames: samples / u64::from(spec.channels.max(1)),
+    })
+}

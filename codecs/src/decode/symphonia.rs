@@ -1,0 +1,302 @@
+//! Everything symphonia 0.6 demuxes, decoded by symphonia's own codecs, or by libopus for Opus.
+
+use std::io::ErrorKind;
+
+use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::{
+    MediaSource, MediaSourceStream, MediaSourceStreamOptions, ReadOnlySource,
+};
+use symphonia::core::meta::MetadataOptions;
+
+use super::opus::{pre_skip_from_head, OpusPackets};
+use super::{PcmSource, PcmSpec};
+use crate::error::CodecError;
+use crate::input::{SniffedInput, Source};
+use crate::sniff::Container;
+
+/// Decode errors tolerated before the first good packet: past this the data is not audio.
+const MAX_LEADING_BAD_PACKETS: u32 = 64;
+
+enum Decoder {
+    Symphonia(Box<dyn AudioDecoder>),
+    Opus(OpusPackets),
+}
+
+/// A symphonia demuxer with its decoder, yielding interleaved `f32` blocks.
+pub(crate) struct SymphoniaSource {
+    format: Box<dyn FormatReader>,
+    track_id: u32,
+    decoder: Decoder,
+    container: Container,
+    codec: String,
+    spec: PcmSpec,
+    block: Vec<f32>,
+    /// The first block was decoded by `open` and not yet handed out.
+    primed: bool,
+    finished: bool,
+    frames: u64,
+    /// Frames the container announces, where that figure is trustworthy (codecs.md §7.2).
+    announced: Option<u64>,
+    good_packets: u64,
+    bad_packets: u32,
+    /// Leading frames still to drop (AAC priming in MP4, which symphonia does not trim).
+    skip_left: usize,
+}
+
+/// AAC-LC encoder delay: one 1024-frame priming block (ISO/IEC 14496-3; what the MP4 edit list
+/// that ffmpeg applies removes).
+const AAC_PRIMING_FRAMES: usize = 1024;
+
+fn map_err(container: Container, e: SymError) -> CodecError {
+    match e {
+        SymError::IoError(io) if io.kind() != ErrorKind::UnexpectedEof => CodecError::Io(io),
+        SymError::Unsupported(what) => CodecError::Unsupported {
+            container,
+            reason: what.to_string(),
+        },
+        other => CodecError::corrupt(container, other),
+    }
+}
+
+impl SymphoniaSource {
+    pub(crate) fn open(input: SniffedInput) -> Result<Self, CodecError> {
+        let container = input.container;
+        let media: Box<dyn MediaSource> = match input.into_source() {
+            Source::File(file) => Box::new(file),
+            Source::Stream(reader) => Box::new(ReadOnlySource::new(reader)),
+        };
+        let mss = MediaSourceStream::new(media, MediaSourceStreamOptions::default());
+        let mut hint = Hint::new();
+        hint.with_extension(container.extension());
+        let format = symphonia::default::get_probe()
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+            .map_err(|e| match e {
+                // The bytes were sniffed as this container, so a demuxer that cannot find its
+                // headers ("missing moov atom") is looking at a damaged or cut-off file.
+                SymError::Unsupported(what) => CodecError::corrupt(
+                    container,
+                    format!("{what} (the file is damaged or truncated)"),
+                ),
+                other => map_err(container, other),
+            })?;
+        let track = format
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| CodecError::corrupt(container, "no audio track"))?
+            .clone();
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or_else(|| {
+                CodecError::corrupt(container, "the audio track has no codec parameters")
+            })?;
+        let track_id = track.id;
+        let announced = match container {
+            Container::Wav
+            | Container::Aiff
+            | Container::Aifc
+            | Container::Flac
+            | Container::Mp3 => track
+                .num_frames
+                .filter(|&n| n > 0 && n < u64::from(u32::MAX)),
+            _ => None,
+        };
+        let channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
+        let (decoder, codec) = if params.codec == CODEC_ID_OPUS {
+            let head = params.extra_data.as_deref().unwrap_or_default();
+            let pre_skip = track
+                .delay
+                .map(|d| d as usize)
+                .or_else(|| pre_skip_from_head(head))
+                .unwrap_or(0);
+            let channels = if channels > 0 {
+                channels
+            } else {
+                head.get(9).map_or(1, |&c| c as usize)
+            };
+            (
+                Decoder::Opus(OpusPackets::new(channels, pre_skip, container)?),
+                "opus".to_owned(),
+            )
+        } else {
+            let dec = symphonia::default::get_codecs()
+                .make_audio_decoder(params, &AudioDecoderOptions::default())
+                .map_err(|e| map_err(container, e))?;
+            let name = dec.codec_info().short_name.to_owned();
+            (Decoder::Symphonia(dec), name)
+        };
+        let mut source = SymphoniaSource {
+            format,
+            track_id,
+            decoder,
+            container,
+            codec,
+            spec: PcmSpec {
+                sample_rate: params.sample_rate.unwrap_or(0),
+                channels: channels as u16,
+            },
+            block: Vec::new(),
+            primed: false,
+            finished: false,
+            frames: 0,
+            announced,
+            good_packets: 0,
+            bad_packets: 0,
+            skip_left: 0,
+        };
+        if container == Container::Mp4 && source.codec == "aac" {
+            source.skip_left = AAC_PRIMING_FRAMES;
+        }
+        if !source.decode_next(true)? {
+            return Err(CodecError::corrupt(
+                container,
+                "the stream holds no decodable audio",
+            ));
+        }
+        source.primed = true;
+        Ok(source)
+    }
+
+    /// Decode packets until one yields samples (into `self.block`); false at the end.
+    fn decode_next(&mut self, first: bool) -> Result<bool, CodecError> {
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => return Ok(false),
+                // WAV with 0xFFFFFFFF sizes and Matroska from a pipe end this way (§7.3).
+                Err(SymError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => {
+                    return Ok(false)
+                }
+                // A chained Ogg stream starts a new logical stream: we decode the first only.
+                Err(SymError::ResetRequired) => return Ok(false),
+                Err(e) => return Err(map_err(self.container, e)),
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let (rate, channels) = match &mut self.decoder {
+                Decoder::Opus(opus) => {
+                    match opus.decode(&packet.data, packet.trim_end.get() as usize) {
+                        Ok(samples) => {
+                            self.block.clear();
+                            self.block.extend_from_slice(samples);
+                            (48_000, self.spec.channels.max(1))
+                        }
+                        Err(e) => {
+                            self.note_bad_packet(e)?;
+                            continue;
+                        }
+                    }
+                }
+                Decoder::Symphonia(dec) => match dec.decode(&packet) {
+                    Ok(buf) => {
+                        let spec = buf.spec();
+                        let (rate, channels) = (spec.rate(), spec.channels().count() as u16);
+                        buf.copy_to_vec_interleaved(&mut self.block);
+                        (rate, channels)
+                    }
+                    Err(SymError::DecodeError(e)) => {
+                        self.note_bad_packet(CodecError::corrupt(self.container, e))?;
+                        continue;
+                    }
+                    Err(e) => return Err(map_err(self.container, e)),
+                },
+            };
+            self.good_packets += 1;
+            if self.skip_left > 0 {
+                let drop = self
+                    .skip_left
+                    .min(self.block.len() / channels.max(1) as usize);
+                self.skip_left -= drop;
+                self.block.drain(..drop * channels.max(1) as usize);
+            }
+            if self.block.is_empty() {
+                continue;
+            }
+            if first {
+                self.spec = PcmSpec {
+                    sample_rate: rate,
+                    channels,
+                };
+            } else if self.spec
+                != (PcmSpec {
+                    sample_rate: rate,
+                    channels,
+                })
+            {
+                return Err(CodecError::Unsupported {
+                    container: self.container,
+                    reason: format!(
+                        "the format changes mid-stream ({} Hz × {} → {rate} Hz × {channels})",
+                        self.spec.sample_rate, self.spec.channels
+                    ),
+                });
+            }
+            self.frames += (self.block.len() / channels.max(1) as usize) as u64;
+            return Ok(true);
+        }
+    }
+
+    /// A damaged packet is skipped, as players do, unless nothing good has come yet for long.
+    fn note_bad_packet(&mut self, e: CodecError) -> Result<(), CodecError> {
+        self.bad_packets += 1;
+        if self.good_packets == 0 && self.bad_packets > MAX_LEADING_BAD_PACKETS {
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// At the end: a stream that decoded to much less than its header announced was cut off.
+    fn check_complete(&self) -> Result<(), CodecError> {
+        match self.announced {
+            // 10 % slack: MP3 Xing counts and decoder delay handling differ slightly.
+            Some(expected) if self.frames * 10 < expected * 9 => Err(CodecError::Truncated {
+                container: self.container,
+                expected_frames: expected,
+                decoded_frames: self.frames,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl PcmSource for SymphoniaSource {
+    fn spec(&self) -> PcmSpec {
+        self.spec
+    }
+
+    fn codec_name(&self) -> &str {
+        &self.codec
+    }
+
+    fn next_block(&mut self) -> Result<Option<&[f32]>, CodecError> {
+        if self.primed {
+            self.primed = false;
+            return Ok(Some(&self.block));
+        }
+        if self.finished {
+            return Ok(None);
+        }
+        match self.decode_next(false) {
+            Ok(true) => Ok(Some(&self.block)),
+            Ok(false) => {
+                self.finished = true;
+                self.check_complete()?;
+                Ok(None)
+            }
+            Err(e) => {
+                self.finished = true;
+                Err(e)
+            }
+        }
+    }
+}
