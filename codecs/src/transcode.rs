@@ -145,7 +145,11 @@ pub struct Summary {
 }
 
 enum Stage {
-    Passthrough(Source),
+    Passthrough {
+        source: Source,
+        /// Decode the bytes on a second thread while they pass (`Target::Auto`).
+        verify: Option<DecodeOptions>,
+    },
     Convert {
         source: Box<dyn PcmSource>,
         encoder: Box<dyn Encoder>,
@@ -179,7 +183,10 @@ impl Transcoder {
                     input: container,
                     output: Output::Passthrough(container),
                 },
-                stage: Stage::Passthrough(sniffed.into_source()),
+                stage: Stage::Passthrough {
+                    source: sniffed.into_source(),
+                    verify: (opts.target == Target::Auto).then(|| opts.decode.clone()),
+                },
             });
         }
         if !(1..=2).contains(&opts.channels) {
@@ -237,7 +244,7 @@ impl Transcoder {
     pub fn input_codec(&self) -> Option<&str> {
         match &self.stage {
             Stage::Convert { source, .. } => Some(source.codec_name()),
-            Stage::Passthrough(_) => None,
+            Stage::Passthrough { .. } => None,
         }
     }
 
@@ -249,13 +256,14 @@ impl Transcoder {
     pub fn run<W: Write + ?Sized>(self, sink: &mut W) -> Result<Summary, CodecError> {
         let plan = self.plan;
         match self.stage {
-            Stage::Passthrough(mut source) => {
-                let bytes_out = copy(&mut source, sink)?;
+            Stage::Passthrough { mut source, verify } => {
+                let verifier = verify.map(Verifier::spawn);
+                let (bytes_out, verified) = copy(&mut source, sink, verifier)?;
                 sink.flush()?;
                 Ok(Summary {
                     plan,
                     bytes_out,
-                    duration_seconds: None,
+                    duration_seconds: verified.map(|d| d.duration_seconds()),
                     frames_out: None,
                 })
             }
@@ -314,19 +322,106 @@ fn serial_for(container: Container) -> u32 {
             .fold(0u32, |h, b| h.rotate_left(5) ^ u32::from(b))
 }
 
-/// `io::copy` that counts, with a 64 KiB buffer.
-fn copy<W: Write + ?Sized>(source: &mut Source, sink: &mut W) -> Result<u64, CodecError> {
+/// Copy `source` to `sink` in 64 KiB chunks, handing each chunk to the verifier too; returns
+/// the bytes copied and the verifier's decode summary. A verifier error (truncated, corrupt)
+/// fails the copy at the end, after every byte was written: the caller must not treat what the
+/// sink received as a complete file.
+fn copy<W: Write + ?Sized>(
+    source: &mut Source,
+    sink: &mut W,
+    mut verifier: Option<Verifier>,
+) -> Result<(u64, Option<decode::DecodeSummary>), CodecError> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
     loop {
         let n = match source.read(&mut buf) {
-            Ok(0) => return Ok(total),
+            Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e.into()),
         };
         sink.write_all(&buf[..n])?;
+        if let Some(v) = &mut verifier {
+            v.feed(&buf[..n]);
+        }
         total += n as u64;
+    }
+    let verified = verifier.map(Verifier::finish).transpose()?;
+    Ok((total, verified))
+}
+
+/// Decodes passthrough bytes on its own thread, fed through a bounded channel: the check that
+/// an input sent as it is decodes to the end (a truncated MP3 otherwise reaches the endpoint as
+/// if it were whole), and its exact duration.
+struct Verifier {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    handle: std::thread::JoinHandle<Result<decode::DecodeSummary, CodecError>>,
+}
+
+/// A `Read` over chunks arriving on a channel (`Mutex` for the `Sync` symphonia requires).
+struct ChannelReader {
+    rx: std::sync::Mutex<std::sync::mpsc::Receiver<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            let next = self
+                .rx
+                .lock()
+                .map_err(|_| io::Error::other("verifier channel poisoned"))?
+                .recv();
+            match next {
+                Ok(chunk) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl Verifier {
+    fn spawn(opts: DecodeOptions) -> Verifier {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        let reader = ChannelReader {
+            rx: std::sync::Mutex::new(rx),
+            chunk: Vec::new(),
+            pos: 0,
+        };
+        let handle = std::thread::spawn(move || {
+            let sniffed = SniffedInput::open(Input::stream(reader), opts.raw_pcm.is_some())?;
+            let mut source = decode::open(sniffed, &opts)?;
+            decode::drain(source.as_mut())
+        });
+        Verifier {
+            tx: Some(tx),
+            handle,
+        }
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        // A verifier that stopped early has its error waiting in `finish`.
+        if let Some(tx) = &self.tx {
+            if tx.send(chunk.to_vec()).is_err() {
+                self.tx = None;
+            }
+        }
+    }
+
+    fn finish(mut self) -> Result<decode::DecodeSummary, CodecError> {
+        self.tx = None;
+        self.handle.join().map_err(|_| CodecError::DecoderFailed {
+            decoder: "verifier".into(),
+            message: "the verifying decoder thread panicked".into(),
+        })?
     }
 }
 
