@@ -107,7 +107,10 @@ impl OggOpusEncoder {
                 settings.bitrate, settings.complexity
             )));
         }
-        let mut encoder = OpusEncoder::new(rate, channels, Application::Voip).map_err(fault)?;
+        // `Audio`, the default of opusenc and ffmpeg: `Voip` costs 2.8× the encode time here
+        // (0.36 s against 0.13 s for 60 s of 24 kHz mono at complexity 5) for speech
+        // pre-processing that a recogniser does not need.
+        let mut encoder = OpusEncoder::new(rate, channels, Application::Audio).map_err(fault)?;
         encoder
             .set_bitrate(Bitrate::BitsPerSecond(settings.bitrate as i32))
             .map_err(fault)?;
