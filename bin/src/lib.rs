@@ -1,1 +1,6 @@
 //! The codex-pipe application: CLI, proxy server, auth, upstream client and simulated backend.
+
+pub mod auth;
+pub mod cli;
+pub mod sim;
+pub mod upstream;

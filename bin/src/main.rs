@@ -1,5 +1,81 @@
-//! `codex-pipe`: audio in, text out.
+//! `codex-pipe`: audio in, text out. See `codex-pipe --help` and the README.
 
-fn main() {
-    println!("codex-pipe {}", env!("CARGO_PKG_VERSION"));
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use codex_pipe::cli::{convert, probe, sim, transcribe};
+
+/// Transcribe audio with your ChatGPT login (`codex-pipe voice.silk`, `cat x.mp3 | codex-pipe -`),
+/// and inspect or convert audio files.
+#[derive(Debug, Parser)]
+#[command(
+    name = "codex-pipe",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    after_help = "Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 bad input audio, \
+                  4 missing tool (rust-silk), 5 no usable login, 6 upstream error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    transcribe: transcribe::TranscribeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Transcribe audio (the default: `codex-pipe FILE` is `codex-pipe transcribe FILE`).
+    Transcribe(Box<transcribe::TranscribeArgs>),
+    /// Print what the input is: container, codec, sample rate, channels, duration.
+    Probe(probe::ProbeArgs),
+    /// Convert audio the way `transcribe` would before uploading it.
+    Convert(convert::ConvertArgs),
+    /// Run the offline simulated backend (a test double of the upstream endpoints).
+    Sim(sim::SimArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CODEX_PIPE_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,symphonia_core=error,symphonia=error")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Probe(args)) => probe::run(&args),
+        Some(Command::Convert(args)) => convert::run(&args),
+        Some(Command::Sim(args)) => runtime().and_then(|rt| rt.block_on(sim::run(args))),
+        Some(Command::Transcribe(args)) => transcribe_main(*args),
+        None => transcribe_main(cli.transcribe),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("codex-pipe: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn transcribe_main(args: transcribe::TranscribeArgs) -> anyhow::Result<u8> {
+    let Some(input) = args.input.clone() else {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "an audio FILE (or `-` for standard input) is required",
+            )
+            .exit()
+    };
+    runtime()?.block_on(transcribe::run(args, input))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }

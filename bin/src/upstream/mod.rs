@@ -1,0 +1,59 @@
+//! Upstream HTTP clients: the dictation endpoint (`/backend-api/transcribe`) and, later, the
+//! Codex Responses backend. reqwest with rustls; auth headers from [`crate::auth`].
+
+pub mod transcribe;
+
+use std::time::Duration;
+
+/// Default dictation endpoint (protocols.md §3).
+pub const DEFAULT_TRANSCRIBE_URL: &str = "https://chatgpt.com/backend-api/transcribe";
+
+/// `originator` header value, as the Codex desktop app sends it to the dictation endpoint.
+pub const ORIGINATOR: &str = "Codex Desktop";
+
+/// Connection settings shared by every upstream call.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// `--proxy`: an HTTP(S) proxy URL; `HTTPS_PROXY` / `HTTP_PROXY` are honoured without it.
+    pub proxy: Option<String>,
+    /// `--request-timeout-seconds`: whole-request timeout.
+    pub request_timeout: Duration,
+    /// `--connect-timeout-seconds`: TCP + TLS connect timeout.
+    pub connect_timeout: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            proxy: None,
+            request_timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// The `User-Agent` sent upstream: `Codex Desktop/<our version> (<os>; <arch>)`.
+pub fn user_agent() -> String {
+    format!(
+        "{ORIGINATOR}/{} ({}; {}) codex-pipe",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+/// Build the shared reqwest client (rustls, timeouts, proxy).
+///
+/// # Errors
+/// An invalid proxy URL, or a TLS backend that fails to initialise.
+pub fn http_client(cfg: &HttpConfig) -> Result<reqwest::Client, reqwest::Error> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .user_agent(user_agent())
+        .connect_timeout(cfg.connect_timeout)
+        .timeout(cfg.request_timeout);
+    if let Some(proxy) = &cfg.proxy {
+        builder = builder.proxy(reqwest::Proxy::all(proxy)?);
+    }
+    builder.build()
+}
