@@ -10,7 +10,9 @@ use codex_pipe::upstream::{http_client, HttpConfig};
 use codex_pipe_codecs::{Input, TranscodeOptions};
 
 fn fixture(name: &str) -> std::fs::File {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/audio").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/audio")
+        .join(name);
     std::fs::File::open(path).expect("fixture")
 }
 
@@ -36,7 +38,11 @@ async fn setup() -> (Sim, tempfile::TempDir, Transcriber) {
 fn request(name: &str, stream: bool) -> TranscribeRequest {
     let file = fixture(name);
     TranscribeRequest {
-        input: if stream { Input::stream(file) } else { Input::File(file) },
+        input: if stream {
+            Input::stream(file)
+        } else {
+            Input::File(file)
+        },
         options: TranscodeOptions::default(),
         language: None,
         filename: None,
@@ -52,18 +58,28 @@ async fn expired_token_is_refreshed_once_and_the_upload_replayed() {
     let before = std::fs::read(home.path().join("auth.json")).expect("auth.json");
     sim.auth().expire_access_tokens();
     // A converted (SILK → Opus) upload from a one-way stream: the replay must come from the spool.
-    let t = tokio::time::timeout(Duration::from_secs(30), transcriber.transcribe(request("en.silk", true)))
-        .await
-        .expect("in time")
-        .expect("transcribed after a refresh");
-    assert!(t.text.contains("received ogg_opus audio (opus)"), "{}", t.text);
+    let t = tokio::time::timeout(
+        Duration::from_secs(30),
+        transcriber.transcribe(request("en.silk", true)),
+    )
+    .await
+    .expect("in time")
+    .expect("transcribed after a refresh");
+    assert!(
+        t.text.contains("received ogg_opus audio (opus)"),
+        "{}",
+        t.text
+    );
     assert_eq!(sim.auth().refresh_count(), 1);
     let after = std::fs::read(home.path().join("auth.json")).expect("auth.json");
     assert_ne!(before, after, "auth.json was written back");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(home.path().join("auth.json")).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(home.path().join("auth.json"))
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     // Both attempts carried the whole file; only the second was accepted.
@@ -79,7 +95,11 @@ async fn twenty_concurrent_401s_cause_exactly_one_refresh() {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let t = transcriber.clone();
-            let name = if i % 2 == 0 { "en_16000.wav" } else { "en_cbr64.mp3" };
+            let name = if i % 2 == 0 {
+                "en_16000.wav"
+            } else {
+                "en_cbr64.mp3"
+            };
             tokio::spawn(async move { t.transcribe(request(name, false)).await })
         })
         .collect();
@@ -89,7 +109,11 @@ async fn twenty_concurrent_401s_cause_exactly_one_refresh() {
             .expect("in time")
             .expect("task");
         let t = result.expect("transcribed");
-        assert!(t.text.starts_with("[codex-pipe simulated transcription]"), "{}", t.text);
+        assert!(
+            t.text.starts_with("[codex-pipe simulated transcription]"),
+            "{}",
+            t.text
+        );
     }
     assert_eq!(sim.auth().refresh_count(), 1, "refresh calls");
     assert_eq!(sim.received().len(), 20);

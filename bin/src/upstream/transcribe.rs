@@ -335,7 +335,9 @@ impl Transcriber {
         let response = loop {
             attempt = match attempt {
                 Ok(r) if r.status() == StatusCode::UNAUTHORIZED && !refreshed => {
-                    tracing::info!("transcribe: 401, refreshing the login and replaying from the spool");
+                    tracing::info!(
+                        "transcribe: 401, refreshing the login and replaying from the spool"
+                    );
                     creds = self.auth.refresh_after_unauthorized(&creds).await?;
                     refreshed = true;
                     self.replay(&creds, &meta, &plan, &mut spool).await
