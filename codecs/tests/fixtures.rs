@@ -473,3 +473,79 @@ fn auto_passes_through_what_the_endpoint_accepts() {
         }
     }
 }
+
+/// The real recordings in `../shared/testdata/realspeech` (read from there, never copied; see
+/// its NOTICE.md) decode to their known lengths and convert to Opus of the same duration, also
+/// through WeChat SILK and back. Fails when the folder is missing: CI always has it.
+#[test]
+fn real_speech_recordings_survive_the_chain() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/realspeech");
+    assert!(
+        dir.is_dir(),
+        "{} is missing (it sits beside the checkout)",
+        dir.display()
+    );
+    // (file, sample rate, frames as `ffmpeg -f s16le` decodes them, gapless-trimmed).
+    for (name, rate, frames) in [
+        ("aishell-BAC009S0724W0121.wav", 16_000, 68_496),
+        ("librispeech-1995-1837-0001.wav", 16_000, 139_680),
+        ("librispeech_1320_00000.mp3", 16_000, 79_920),
+        ("vctk_p240_00000.mp3", 24_000, 118_578),
+    ] {
+        let path = dir.join(name);
+        let decoded = probe(
+            Input::File(File::open(&path).expect("recording")),
+            &DecodeOptions::default(),
+        )
+        .expect("sniffed")
+        .decoded
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(decoded.spec.sample_rate, rate, "{name}");
+        assert_eq!(decoded.frames, frames, "{name}");
+        let opus = {
+            let opts = TranscodeOptions {
+                target: Target::Opus,
+                ..TranscodeOptions::default()
+            };
+            let chain =
+                Transcoder::open(Input::stream(File::open(&path).expect("recording")), &opts)
+                    .expect("open");
+            let mut out = Vec::new();
+            chain.run(&mut out).expect("run");
+            out
+        };
+        let again = probe(Input::stream(Cursor::new(opus)), &DecodeOptions::default())
+            .expect("sniffed")
+            .decoded
+            .expect("our Opus decodes");
+        assert!(
+            (again.duration_seconds() - decoded.duration_seconds()).abs() <= 0.02,
+            "{name}: {}",
+            again.duration_seconds()
+        );
+    }
+    // The Mandarin clip as a WeChat voice note: encode with rust-silk --tencent, then decode it.
+    let wav = dir.join("aishell-BAC009S0724W0121.wav");
+    let silk = std::env::temp_dir().join(format!("codex-pipe-test-{}.silk", std::process::id()));
+    let status = Command::new("rust-silk")
+        .args(["encode", "-i"])
+        .arg(&wav)
+        .arg("-o")
+        .arg(&silk)
+        .args(["--tencent", "--quiet"])
+        .status()
+        .expect("rust-silk is installed (scripts/setup)");
+    assert!(status.success());
+    let bytes = std::fs::read(&silk).expect("silk file");
+    let _ = std::fs::remove_file(&silk);
+    assert!(bytes.starts_with(b"\x02#!SILK_V3"));
+    let decoded = probe(Input::stream(Cursor::new(bytes)), &DecodeOptions::default())
+        .expect("sniffed")
+        .decoded
+        .expect("WeChat SILK decodes");
+    assert!(
+        (decoded.duration_seconds() - 4.28).abs() < 0.03,
+        "{}",
+        decoded.duration_seconds()
+    );
+}
