@@ -1,0 +1,403 @@
+//! `text/event-stream` decoding (WHATWG HTML §9.2.6 "Parsing an event stream").
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio_util::codec::Decoder;
+
+use crate::error::FrameError;
+
+/// The default for [`SseDecoder::with_max_event_bytes`]: 16 MiB.
+///
+/// Large enough for a `response.completed` carrying a whole response or a base64 image
+/// (`partial_image_b64`), small enough that a hostile upstream cannot grow the read buffer
+/// without bound.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
+
+/// One dispatched server-sent event.
+///
+/// Every field is a [`Bytes`] slice of the decoder's read buffer (no copy), except `data` of an
+/// event with several `data:` lines, which is joined into one new buffer. The bytes are not
+/// UTF-8 checked here (the spec decodes the stream as UTF-8 with replacement; callers that parse
+/// the data as JSON validate it there, once).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SseEvent {
+    /// The event type: the value of the last `event` field of the block, `None` when there was
+    /// none or it was empty ("If the event type buffer has a value other than the empty string,
+    /// change the type of the newly created event to equal the value of the event type buffer";
+    /// otherwise the type is `message`).
+    pub event: Option<Bytes>,
+    /// The data: the values of the block's `data` fields joined with `\n` ("append the field
+    /// value to the data buffer, then append a single U+000A LINE FEED (LF) character"; "If the
+    /// data buffer's last character is a U+000A LINE FEED (LF) character, then remove the last
+    /// character from the data buffer").
+    pub data: Bytes,
+    /// The last event ID buffer at dispatch time. It persists across events ("set the last
+    /// event ID buffer to the field value"), so it is `Some` on every event after the first
+    /// valid `id` field of the stream; `Some` empty bytes after an empty `id` field (a reset).
+    /// An `id` field whose value contains U+0000 NULL is ignored.
+    pub id: Option<Bytes>,
+    /// The `retry` field of this event's block, in milliseconds, when it "consists of only
+    /// ASCII digits" (and fits in a `u64`); other values are ignored. The stream-wide value is
+    /// [`SseDecoder::reconnection_time`].
+    pub retry: Option<u64>,
+}
+
+/// What the block being scanned has seen so far; offsets are into the read buffer, whose first
+/// byte is always the first byte of the block.
+#[derive(Debug, Default)]
+struct Block {
+    /// Bytes `src[..scan]` are complete lines already interpreted.
+    scan: usize,
+    /// The line-end search resumes here (`>= scan`): the partial line before it was searched.
+    search: usize,
+    event: Option<(usize, usize)>,
+    data: Option<(usize, usize)>,
+    more_data: Vec<(usize, usize)>,
+    id: Option<(usize, usize)>,
+    retry: Option<u64>,
+}
+
+impl Block {
+    fn reset(&mut self) {
+        self.scan = 0;
+        self.search = 0;
+        self.event = None;
+        self.data = None;
+        self.more_data.clear();
+        self.id = None;
+        self.retry = None;
+    }
+}
+
+/// A [`Decoder`] that cuts a `text/event-stream` byte stream into [`SseEvent`]s.
+///
+/// It follows the WHATWG rules ("Parsing an event stream", "Interpreting an event stream"):
+///
+/// * Line ends are LF, CR or CRLF, also mixed. A CR at the end of one read followed by an LF
+///   at the start of the next is one line end ("lines must be separated by either a U+000D
+///   CARRIAGE RETURN U+000A LINE FEED (CRLF) character pair, a single U+000A LINE FEED (LF)
+///   character, or a single U+000D CARRIAGE RETURN (CR) character").
+/// * "A single U+FEFF BYTE ORDER MARK character is ignored if it is the first character in the
+///   stream"; anywhere else it is data.
+/// * "If the line starts with a U+003A COLON character (:) — Ignore the line" (comments).
+/// * "If the line contains a U+003A COLON character (:) — Collect the characters on the line
+///   before the first U+003A COLON character (:), and let field be that string. Collect the
+///   characters on the line after the first U+003A COLON character (:), and let value be that
+///   string. If value starts with a U+0020 SPACE character, remove it from value." A line with
+///   no colon is a field with an empty value. Unknown fields are ignored.
+/// * "If the line is empty (a blank line) — Dispatch the event"; no event is dispatched when
+///   the data buffer is empty (a block without `data` fields).
+/// * At end of stream, "If the file ends in the middle of an event, before the final empty
+///   line, the incomplete event is not dispatched": [`Decoder::decode_eof`] discards it.
+///
+/// Zero copy: a block is cut off the read buffer with `split_to().freeze()` when its blank
+/// line is found, and `event`, `id` and single-line `data` are slices of it. The scan resumes
+/// where it stopped, so an event split over many reads is scanned once.
+///
+/// A block is applied as a whole when it ends: its `id` and `retry` fields take effect at its
+/// blank line, so a block cut off by the end of the stream, or discarded as over-long, changes
+/// nothing.
+///
+/// # Errors
+/// [`FrameError::EventTooLong`] when a block (its lines and their line ends, without the
+/// terminating blank line) is longer than the limit; the decoder discards the block up to and
+/// including its blank line and decoding can continue ([`FrameError::can_continue`]). The read
+/// buffer therefore never holds more than the limit plus one read of unscanned bytes.
+#[derive(Debug)]
+pub struct SseDecoder {
+    max_event_bytes: usize,
+    /// Still at stream start: a BOM may follow.
+    at_start: bool,
+    /// The last line seen ended with a CR that was the last byte available: an LF that comes
+    /// next belongs to that line end.
+    skip_lf: bool,
+    /// Discarding an over-long block until its blank line.
+    skipping: bool,
+    /// While skipping: the next byte starts a line.
+    skip_line_start: bool,
+    last_event_id: Option<Bytes>,
+    reconnection_time: Option<u64>,
+    block: Block,
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SseDecoder {
+    /// A decoder with the default limit [`DEFAULT_MAX_EVENT_BYTES`].
+    pub fn new() -> Self {
+        Self::with_max_event_bytes(DEFAULT_MAX_EVENT_BYTES)
+    }
+
+    /// A decoder that rejects blocks longer than `max_event_bytes` bytes (field and comment
+    /// lines with their line ends, without the blank line that ends the block) with
+    /// [`FrameError::EventTooLong`].
+    pub fn with_max_event_bytes(max_event_bytes: usize) -> Self {
+        Self {
+            max_event_bytes,
+            at_start: true,
+            skip_lf: false,
+            skipping: false,
+            skip_line_start: true,
+            last_event_id: None,
+            reconnection_time: None,
+            block: Block::default(),
+        }
+    }
+
+    /// The configured block size limit, in bytes.
+    pub fn max_event_bytes(&self) -> usize {
+        self.max_event_bytes
+    }
+
+    /// The stream's last event ID (what a reconnecting client sends as `Last-Event-ID`), as of
+    /// the last completed block; `None` when no valid `id` field was seen yet.
+    pub fn last_event_id(&self) -> Option<&Bytes> {
+        self.last_event_id.as_ref()
+    }
+
+    /// The stream's reconnection time in milliseconds, from the last valid `retry` field of a
+    /// completed block; `None` when there was none.
+    pub fn reconnection_time(&self) -> Option<u64> {
+        self.reconnection_time
+    }
+
+    /// Drops an LF that completes a CRLF split across reads, and a leading BOM.
+    /// Returns `false` when more bytes are needed to decide.
+    fn prelude(&mut self, src: &mut BytesMut) -> bool {
+        if self.at_start {
+            const BOM: &[u8] = b"\xEF\xBB\xBF";
+            let n = src.len().min(BOM.len());
+            if src[..n] != BOM[..n] {
+                self.at_start = false;
+            } else if n < BOM.len() {
+                return false;
+            } else {
+                src.advance(BOM.len());
+                self.at_start = false;
+            }
+        }
+        if self.skip_lf {
+            let at = if self.skipping { 0 } else { self.block.scan };
+            if let Some(&byte) = src.get(at) {
+                self.skip_lf = false;
+                if byte == b'\n' {
+                    if at == 0 {
+                        src.advance(1);
+                    } else {
+                        self.block.scan += 1;
+                        self.block.search = self.block.scan;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Length of the line end starting at `eol` (1 or 2); sets `skip_lf` for a CR that is the
+    /// last byte available.
+    fn line_end_len(&mut self, src: &[u8], eol: usize) -> usize {
+        if src[eol] == b'\r' {
+            match src.get(eol + 1) {
+                Some(b'\n') => 2,
+                Some(_) => 1,
+                None => {
+                    self.skip_lf = true;
+                    1
+                }
+            }
+        } else {
+            1
+        }
+    }
+
+    /// Discards the over-long block's bytes up to and including its blank line.
+    /// Returns `true` once the blank line was consumed.
+    fn skip_block(&mut self, src: &mut BytesMut) -> bool {
+        loop {
+            if !self.prelude(src) || src.is_empty() {
+                return false;
+            }
+            match memchr::memchr2(b'\n', b'\r', src) {
+                None => {
+                    self.skip_line_start = false;
+                    src.clear();
+                    return false;
+                }
+                Some(eol) => {
+                    let blank = eol == 0 && self.skip_line_start;
+                    let len = self.line_end_len(src, eol);
+                    src.advance(eol + len);
+                    self.skip_line_start = true;
+                    if blank {
+                        self.skipping = false;
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Interprets the complete, non-empty line `src[start..end]`.
+    fn field(&mut self, src: &[u8], start: usize, end: usize) {
+        let line = &src[start..end];
+        let (name, value) = match memchr::memchr(b':', line) {
+            Some(0) => return,
+            Some(colon) => {
+                let skip = usize::from(line.get(colon + 1) == Some(&b' '));
+                (&line[..colon], (start + colon + 1 + skip, end))
+            }
+            None => (line, (end, end)),
+        };
+        let block = &mut self.block;
+        match name {
+            b"data" => {
+                if block.data.is_none() {
+                    block.data = Some(value);
+                } else {
+                    block.more_data.push(value);
+                }
+            }
+            b"event" => block.event = Some(value),
+            // "If the field value does not contain U+0000 NULL, then set the last event ID
+            // buffer to the field value. Otherwise, ignore the field."
+            b"id" if memchr::memchr(0, &src[value.0..value.1]).is_none() => block.id = Some(value),
+            b"retry" => {
+                if let Some(ms) = parse_retry(&src[value.0..value.1]) {
+                    block.retry = Some(ms);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The block ended with a blank line starting at `block.scan` and ending at `end`.
+    fn dispatch(&mut self, src: &mut BytesMut, end: usize) -> Result<Option<SseEvent>, FrameError> {
+        if self.block.scan > self.max_event_bytes {
+            src.advance(end);
+            self.block.reset();
+            return Err(FrameError::EventTooLong {
+                limit: self.max_event_bytes,
+            });
+        }
+        if let Some(ms) = self.block.retry {
+            self.reconnection_time = Some(ms);
+        }
+        let Some((data_start, data_end)) = self.block.data else {
+            if let Some((s, e)) = self.block.id {
+                self.last_event_id = Some(src.split_to(end).freeze().slice(s..e));
+            } else {
+                src.advance(end);
+            }
+            self.block.reset();
+            return Ok(None);
+        };
+        let mut frame = src.split_to(end).freeze();
+        let event = match self.block.event {
+            Some((s, e)) if s < e => Some(frame.slice(s..e)),
+            _ => None,
+        };
+        if let Some((s, e)) = self.block.id {
+            self.last_event_id = Some(frame.slice(s..e));
+        }
+        let data = if self.block.more_data.is_empty() {
+            frame.truncate(data_end);
+            frame.advance(data_start);
+            frame
+        } else {
+            let parts =
+                std::iter::once((data_start, data_end)).chain(self.block.more_data.iter().copied());
+            // Exact size (values plus one LF between each), so `freeze` needs no extra header.
+            let len: usize = parts.clone().map(|(s, e)| e - s + 1).sum::<usize>() - 1;
+            let mut joined = BytesMut::with_capacity(len);
+            for (i, (s, e)) in parts.enumerate() {
+                if i > 0 {
+                    joined.extend_from_slice(b"\n");
+                }
+                joined.extend_from_slice(&frame[s..e]);
+            }
+            joined.freeze()
+        };
+        let retry = self.block.retry;
+        self.block.reset();
+        Ok(Some(SseEvent {
+            event,
+            data,
+            id: self.last_event_id.clone(),
+            retry,
+        }))
+    }
+}
+
+/// `retry` value: "If the field value consists of only ASCII digits, then interpret the field
+/// value as an integer in base ten". Empty values and values past `u64::MAX` are ignored.
+fn parse_retry(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    value.iter().try_fold(0u64, |acc, &b| {
+        if b.is_ascii_digit() {
+            acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+impl Decoder for SseDecoder {
+    type Item = SseEvent;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<SseEvent>, FrameError> {
+        if self.skipping && !self.skip_block(src) {
+            return Ok(None);
+        }
+        loop {
+            if !self.prelude(src) {
+                return Ok(None);
+            }
+            let search = self.block.search;
+            let Some(offset) = memchr::memchr2(b'\n', b'\r', &src[search..]) else {
+                self.block.search = src.len();
+                if src.len() > self.max_event_bytes {
+                    // The block is already longer than the limit whatever comes next.
+                    self.skip_line_start = self.block.scan == src.len();
+                    self.block.reset();
+                    self.skipping = true;
+                    src.clear();
+                    return Err(FrameError::EventTooLong {
+                        limit: self.max_event_bytes,
+                    });
+                }
+                return Ok(None);
+            };
+            let eol = search + offset;
+            let next = eol + self.line_end_len(src, eol);
+            if eol == self.block.scan {
+                if let Some(event) = self.dispatch(src, next)? {
+                    return Ok(Some(event));
+                }
+            } else {
+                self.field(src, self.block.scan, eol);
+                self.block.scan = next;
+                self.block.search = next;
+            }
+        }
+    }
+
+    /// Decodes what is left; then, per the spec, discards an incomplete trailing block ("If
+    /// the file ends in the middle of an event, before the final empty line, the incomplete
+    /// event is not dispatched") and clears the buffer.
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<SseEvent>, FrameError> {
+        if let Some(event) = self.decode(src)? {
+            return Ok(Some(event));
+        }
+        src.clear();
+        self.block.reset();
+        self.skipping = false;
+        self.skip_line_start = true;
+        Ok(None)
+    }
+}
