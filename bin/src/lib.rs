@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod cli;
+pub mod server;
 pub mod sim;
 pub mod upstream;

@@ -1,5 +1,186 @@
-//! `codex-pipe-proxy`: a local server that speaks OpenAI, Anthropic, Gemini and Ollama.
+//! `codex-pipe-proxy`: a local server that speaks the OpenAI audio transcription API (and,
+//! later, OpenAI / Anthropic / Gemini / Ollama chat), served through your ChatGPT login.
+//!
+//! This file only parses flags into a [`ServerConfig`]; everything else is in
+//! `codex_pipe::server`.
 
-fn main() {
-    println!("codex-pipe-proxy {}", env!("CARGO_PKG_VERSION"));
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use codex_pipe::cli::codec_args::{transcode_options, DecodeArgs, EncodeArgs, TargetArg};
+use codex_pipe::cli::net_args::{AuthArgs, HttpArgs};
+use codex_pipe::cli::transcribe::Backend;
+use codex_pipe::server::{
+    self, api_key_policy, ConfigError, ServerConfig, ServerState, SimBackend, DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT,
+};
+use codex_pipe::sim::SimConfig;
+use codex_pipe::upstream::{http_client, DEFAULT_TRANSCRIBE_URL};
+
+/// Serve `POST /v1/audio/transcriptions` (OpenAI Whisper API) with your ChatGPT login.
+///
+/// On a loopback address (the default) no API key is needed. Any other address requires
+/// `--api-key`, which clients send as `Authorization: Bearer <key>`.
+#[derive(Debug, Parser)]
+#[command(name = "codex-pipe-proxy", version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "CODEX_PIPE_HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on (0 picks a free port).
+    #[arg(long, env = "CODEX_PIPE_PORT", default_value_t = DEFAULT_PORT)]
+    port: u16,
+    /// The key clients must send (`Authorization: Bearer <key>`); required off loopback.
+    #[arg(
+        long,
+        env = "CODEX_PIPE_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY",
+        conflicts_with = "no_api_key"
+    )]
+    api_key: Option<String>,
+    /// Accept requests without a key (refused unless the host is a loopback address).
+    #[arg(long, env = "CODEX_PIPE_NO_API_KEY")]
+    no_api_key: bool,
+    /// Largest accepted audio upload, in megabytes (10^6 bytes); larger uploads get HTTP 413.
+    #[arg(long, env = "CODEX_PIPE_MAX_UPLOAD_MB", default_value_t = DEFAULT_MAX_UPLOAD_MB, value_name = "MB")]
+    max_upload_mb: u64,
+    /// Upstream calls in flight at once; further requests wait.
+    #[arg(long, env = "CODEX_PIPE_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY, value_name = "N")]
+    concurrency: usize,
+    /// The dictation endpoint (ignored with `--backend sim`).
+    #[arg(long, env = "CODEX_PIPE_TRANSCRIBE_ENDPOINT", default_value = DEFAULT_TRANSCRIBE_URL, value_name = "URL")]
+    transcribe_endpoint: String,
+    /// `real` uses your ChatGPT login; `sim` starts the offline simulated backend in-process
+    /// (it describes the audio instead of recognising speech).
+    #[arg(long, value_enum, env = "CODEX_PIPE_BACKEND", default_value = "real")]
+    backend: Backend,
+    /// What to upload: `auto` passes through what the endpoint accepts and converts the rest to
+    /// Ogg Opus.
+    #[arg(long = "to", value_enum, env = "CODEX_PIPE_TO", default_value = "auto")]
+    target: TargetArg,
+    /// Output rate, channels and Opus settings for converted audio.
+    #[command(flatten)]
+    encode: EncodeArgs,
+    /// SILK and raw-PCM decoding options.
+    #[command(flatten)]
+    decode: DecodeArgs,
+    /// Login options.
+    #[command(flatten)]
+    auth: AuthArgs,
+    /// Connection options.
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CODEX_PIPE_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,symphonia_core=error,symphonia=error")
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build();
+    let result = runtime
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(args)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("codex-pipe-proxy: {e:#}");
+            // A refused configuration is a usage error, like clap's own.
+            if e.downcast_ref::<ConfigError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("cannot resolve --host {}", args.host))?
+        .collect();
+    let policy = api_key_policy(&args.host, &addrs, args.api_key.as_deref(), args.no_api_key)?;
+    for (flag, value) in [
+        ("--max-upload-mb", args.max_upload_mb),
+        ("--concurrency", args.concurrency as u64),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::Zero { flag }.into());
+        }
+    }
+    let config = ServerConfig {
+        api_key: policy,
+        max_upload_bytes: args.max_upload_mb.saturating_mul(1_000_000),
+        concurrency: args.concurrency,
+        transcode: transcode_options(args.target, &args.encode, &args.decode),
+    };
+    let http = http_client(&args.http.config())?;
+    // Keeps the simulator and its temporary login alive while serving.
+    let mut _sim = None;
+    let (source, url) = match args.backend {
+        Backend::Real => (args.auth.source(), args.transcribe_endpoint.clone()),
+        Backend::Sim => {
+            let sim = SimBackend::start(SimConfig::default()).await?;
+            let pair = (sim.auth_source(), sim.transcribe_url());
+            eprintln!(
+                "codex-pipe-proxy: simulated backend at {} (answers describe the audio; no speech recognition)",
+                sim.sim.base_url()
+            );
+            _sim = Some(sim);
+            pair
+        }
+    };
+    let auth = source.build(http.clone())?;
+    eprintln!("codex-pipe-proxy: ChatGPT login: {}", auth.describe());
+    let listener = tokio::net::TcpListener::bind(addrs.as_slice())
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+    let local = listener.local_addr()?;
+    let keyed = matches!(config.api_key, server::ApiKeyPolicy::Required(_));
+    println!(
+        "codex-pipe-proxy listening on http://{local}/v1 (API key {})",
+        if keyed { "required" } else { "not required" }
+    );
+    let state = ServerState::new(config, http, auth, url);
+    server::serve(listener, state, async {
+        shutdown_signal().await;
+        eprintln!("codex-pipe-proxy: shutting down, finishing requests in flight");
+    })
+    .await?;
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix (what service managers and containers send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
 }

@@ -1,0 +1,485 @@
+//! Reading the `multipart/form-data` body of `POST /v1/audio/transcriptions` as it arrives.
+//!
+//! Text fields are parsed into [`TranscriptionFields`]. When the `file` part begins, the fields
+//! seen so far are handed to the upstream side ([`FileStart`]) and the part's chunks are fed
+//! through a bounded channel to a blocking [`BodyReader`], which is what the codec pipeline
+//! reads: the upload streams through without being held in memory, and a slow upstream slows
+//! the client down (back-pressure). The OpenAI SDKs send `file` last, so every option is known
+//! before the audio streams; fields after `file` still count for the response shape, but a
+//! `language` after `file` is too late to be sent upstream.
+//!
+//! Limits: the `file` part may hold at most `max_file_bytes`; each text field
+//! [`MAX_TEXT_FIELD_BYTES`]; all other parts together [`MAX_OTHER_BYTES`]. After an error the
+//! rest of the body is read and discarded (at most another `max_file_bytes`) so that clients
+//! which send the whole body before reading the answer (most SDKs) see the error status instead
+//! of a reset connection.
+
+use std::io::{self, Read};
+use std::sync::{Mutex, PoisonError};
+
+use axum::extract::multipart::{Field, Multipart, MultipartError};
+use bytes::{Buf, Bytes};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::server::error::ApiError;
+
+/// Longest accepted text field (bytes).
+pub const MAX_TEXT_FIELD_BYTES: usize = 64 * 1024;
+/// Bytes all non-`file` parts may hold together.
+pub const MAX_OTHER_BYTES: u64 = 1024 * 1024;
+
+/// `response_format` (OpenAI API reference, "Create transcription").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseFormat {
+    /// `{"text": …, "usage": …}` (the default when the field is absent).
+    #[default]
+    Json,
+    /// The transcript as `text/plain`.
+    Text,
+    /// `{"task","language","duration","text","segments",["words"],"usage"}`.
+    VerboseJson,
+    /// SubRip subtitles.
+    Srt,
+    /// WebVTT subtitles.
+    Vtt,
+}
+
+impl ResponseFormat {
+    /// The format named `name`, or `None`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "json" => Self::Json,
+            "text" => Self::Text,
+            "verbose_json" => Self::VerboseJson,
+            "srt" => Self::Srt,
+            "vtt" => Self::Vtt,
+            _ => return None,
+        })
+    }
+}
+
+/// The text fields of a transcription request. Unknown fields are ignored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TranscriptionFields {
+    /// `model`: accepted and echoed nowhere; the dictation endpoint picks its own model.
+    pub model: Option<String>,
+    /// `language`: ISO-639-1 code, forwarded upstream.
+    pub language: Option<String>,
+    /// `prompt`: accepted, not forwarded (the dictation endpoint's prompt support is unverified,
+    /// protocols.md §3).
+    pub prompt: Option<String>,
+    /// `response_format`.
+    pub response_format: ResponseFormat,
+    /// `temperature` in 0–1; echoed in `verbose_json` segments.
+    pub temperature: Option<f64>,
+    /// `timestamp_granularities[]` contains `word`.
+    pub words: bool,
+}
+
+impl TranscriptionFields {
+    /// Apply the text field `name` = `value`.
+    ///
+    /// # Errors
+    /// 400 [`ApiError`] with `param` = `name` for an invalid value, and for `stream=true`.
+    pub fn apply(&mut self, name: &str, value: &str) -> Result<(), ApiError> {
+        let value = value.trim();
+        let some = || (!value.is_empty()).then(|| value.to_owned());
+        match name {
+            "model" => self.model = some(),
+            "language" => self.language = some(),
+            "prompt" => self.prompt = some(),
+            "response_format" if value.is_empty() => self.response_format = ResponseFormat::Json,
+            "response_format" => {
+                self.response_format = ResponseFormat::parse(value).ok_or_else(|| {
+                    ApiError::invalid_value(
+                        name,
+                        format!("unsupported response_format {value:?}: use json, text, verbose_json, srt or vtt"),
+                    )
+                })?;
+            }
+            "temperature" if value.is_empty() => self.temperature = None,
+            "temperature" => {
+                let t = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| (0.0..=1.0).contains(t))
+                    .ok_or_else(|| {
+                        ApiError::invalid_value(
+                            name,
+                            format!("temperature must be a number from 0 to 1, got {value:?}"),
+                        )
+                    })?;
+                self.temperature = Some(t);
+            }
+            "timestamp_granularities[]" | "timestamp_granularities" => match value {
+                "word" => self.words = true,
+                "segment" | "" => {}
+                _ => {
+                    return Err(ApiError::invalid_value(
+                        name,
+                        format!("unsupported timestamp granularity {value:?}: use word or segment"),
+                    ))
+                }
+            },
+            "stream" => match value {
+                "" | "false" | "False" | "0" => {}
+                "true" | "True" | "1" => {
+                    return Err(ApiError::bad_request(
+                        "unsupported_value",
+                        "stream=true is not supported by this proxy: the dictation backend returns the whole transcript at once; omit `stream`",
+                    )
+                    .with_param(name))
+                }
+                _ => {
+                    return Err(ApiError::invalid_value(
+                        name,
+                        format!("stream must be true or false, got {value:?}"),
+                    ))
+                }
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// What the upstream side needs when the `file` part begins.
+#[derive(Debug, Clone)]
+pub struct FileStart {
+    /// The fields seen before `file`.
+    pub fields: TranscriptionFields,
+}
+
+/// One message from the request body to the [`BodyReader`].
+#[derive(Debug)]
+pub enum BodyChunk {
+    /// Bytes of the `file` part.
+    Data(Bytes),
+    /// The `file` part ended normally.
+    End,
+    /// The upload failed (too large, cut off): the pipeline must not treat it as complete.
+    Fail(String),
+}
+
+/// Chunks buffered between the request body and the codec thread.
+pub const BODY_CHANNEL_CHUNKS: usize = 8;
+
+/// A blocking [`Read`] over the `file` part, for [`codex_pipe_codecs::Input::Stream`]. Read it
+/// only on a blocking thread (it waits with `blocking_recv`). The channel closing without
+/// [`BodyChunk::End`] is an error, so a request that goes away never looks like a complete
+/// file.
+pub struct BodyReader {
+    // `Mutex` only to make the reader `Sync` (symphonia's source requires it); `read` takes
+    // `&mut self` and uses `get_mut`, so it never locks.
+    state: Mutex<ReaderState>,
+}
+
+struct ReaderState {
+    rx: mpsc::Receiver<BodyChunk>,
+    current: Bytes,
+    ended: bool,
+}
+
+impl BodyReader {
+    /// A reader over the chunks sent to `rx`.
+    pub fn new(rx: mpsc::Receiver<BodyChunk>) -> Self {
+        BodyReader {
+            state: Mutex::new(ReaderState {
+                rx,
+                current: Bytes::new(),
+                ended: false,
+            }),
+        }
+    }
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        while state.current.is_empty() {
+            if state.ended || buf.is_empty() {
+                return Ok(0);
+            }
+            match state.rx.blocking_recv() {
+                Some(BodyChunk::Data(bytes)) => state.current = bytes,
+                Some(BodyChunk::End) => state.ended = true,
+                Some(BodyChunk::Fail(why)) => return Err(io::Error::other(why)),
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the request body ended before the file part was complete",
+                    ))
+                }
+            }
+        }
+        let n = buf.len().min(state.current.len());
+        buf[..n].copy_from_slice(&state.current[..n]);
+        state.current.advance(n);
+        Ok(n)
+    }
+}
+
+/// Size limits of one form.
+#[derive(Debug, Clone, Copy)]
+pub struct FormLimits {
+    /// Largest `file` part (bytes).
+    pub max_file_bytes: u64,
+}
+
+/// What was read: the fields (including those after `file`) and whether a `file` part came.
+#[derive(Debug)]
+pub struct FormRead {
+    /// Every text field.
+    pub fields: TranscriptionFields,
+    /// A `file` part was streamed to the body channel.
+    pub had_file: bool,
+}
+
+/// Read the whole form: text fields into [`TranscriptionFields`], the first `file` part into
+/// `body` (announced on `start` first). A second `file` part is read and ignored.
+///
+/// # Errors
+/// 400 for a malformed body or an invalid field, 413 for a `file` over the limit or too many
+/// other bytes. The rest of the body has been drained (within the budget) when this returns.
+pub async fn read_form(
+    multipart: &mut Multipart,
+    limits: FormLimits,
+    start: oneshot::Sender<FileStart>,
+    body: mpsc::Sender<BodyChunk>,
+) -> Result<FormRead, ApiError> {
+    let mut fields = TranscriptionFields::default();
+    let mut start = Some(start);
+    let mut body = Some(body);
+    let mut other_bytes = 0u64;
+    let mut drain_budget = limits.max_file_bytes.saturating_add(MAX_OTHER_BYTES);
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return Err(malformed(&e)),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let outcome = if name == "file" {
+            match (start.take(), body.take()) {
+                (Some(start), Some(body)) => {
+                    let _ = start.send(FileStart {
+                        fields: fields.clone(),
+                    });
+                    feed_file(&mut field, limits, body).await
+                }
+                // A second `file` part: not ours to send.
+                _ => count_other(&mut field, &mut other_bytes).await.map(drop),
+            }
+        } else {
+            read_text(&mut field, &name, &mut other_bytes)
+                .await
+                .and_then(|value| fields.apply(&name, &value))
+        };
+        if let Err(e) = outcome {
+            discard_field(&mut field, &mut drain_budget).await;
+            drop(field);
+            drain(multipart, &mut drain_budget).await;
+            return Err(e);
+        }
+    }
+    Ok(FormRead {
+        fields,
+        had_file: start.is_none(),
+    })
+}
+
+/// Stream the `file` part into `body`, enforcing the size limit.
+async fn feed_file(
+    field: &mut Field<'_>,
+    limits: FormLimits,
+    body: mpsc::Sender<BodyChunk>,
+) -> Result<(), ApiError> {
+    let mut received = 0u64;
+    // `false` once the pipeline stopped reading (it failed early): the part is still read to
+    // the end so the client gets the answer, and the size limit still applies.
+    let mut live = true;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                received += chunk.len() as u64;
+                if received > limits.max_file_bytes {
+                    if live {
+                        let _ = body
+                            .send(BodyChunk::Fail("the upload exceeds the size limit".into()))
+                            .await;
+                    }
+                    return Err(ApiError::too_large(limits.max_file_bytes));
+                }
+                if live && body.send(BodyChunk::Data(chunk)).await.is_err() {
+                    live = false;
+                }
+            }
+            Ok(None) => {
+                if live {
+                    let _ = body.send(BodyChunk::End).await;
+                }
+                return Ok(());
+            }
+            Err(e) => {
+                if live {
+                    let _ = body.send(BodyChunk::Fail(e.body_text())).await;
+                }
+                return Err(malformed(&e));
+            }
+        }
+    }
+}
+
+/// Read a text field, at most [`MAX_TEXT_FIELD_BYTES`].
+async fn read_text(
+    field: &mut Field<'_>,
+    name: &str,
+    other_bytes: &mut u64,
+) -> Result<String, ApiError> {
+    let mut value = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| malformed(&e))? {
+        *other_bytes += chunk.len() as u64;
+        if *other_bytes > MAX_OTHER_BYTES {
+            return Err(other_too_large());
+        }
+        if value.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
+            return Err(ApiError::invalid_value(
+                name,
+                format!("the field {name:?} is longer than {MAX_TEXT_FIELD_BYTES} bytes"),
+            ));
+        }
+        value.extend_from_slice(&chunk);
+    }
+    String::from_utf8(value)
+        .map_err(|_| ApiError::invalid_value(name, format!("the field {name:?} is not UTF-8 text")))
+}
+
+/// Read and count a part that is not used.
+async fn count_other(field: &mut Field<'_>, other_bytes: &mut u64) -> Result<(), ApiError> {
+    while let Some(chunk) = field.chunk().await.map_err(|e| malformed(&e))? {
+        *other_bytes += chunk.len() as u64;
+        if *other_bytes > MAX_OTHER_BYTES {
+            return Err(other_too_large());
+        }
+    }
+    Ok(())
+}
+
+/// Discard the rest of `field` within `budget`; `false` when the budget ran out or it failed.
+async fn discard_field(field: &mut Field<'_>, budget: &mut u64) -> bool {
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => match budget.checked_sub(chunk.len() as u64) {
+                Some(left) => *budget = left,
+                None => return false,
+            },
+            Ok(None) => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Discard every remaining part within `budget`.
+async fn drain(multipart: &mut Multipart, budget: &mut u64) {
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        if !discard_field(&mut field, budget).await {
+            return;
+        }
+    }
+}
+
+fn malformed(e: &MultipartError) -> ApiError {
+    ApiError::bad_request(
+        "invalid_multipart",
+        format!("malformed multipart/form-data body: {}", e.body_text()),
+    )
+}
+
+fn other_too_large() -> ApiError {
+    let mut e = ApiError::too_large(MAX_OTHER_BYTES);
+    e.param = None;
+    e.message = format!("the form fields other than `file` hold more than {MAX_OTHER_BYTES} bytes");
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_parse_as_the_openai_sdk_sends_them() {
+        let mut f = TranscriptionFields::default();
+        for (name, value) in [
+            ("model", "whisper-1"),
+            ("language", "en"),
+            ("prompt", "a meeting"),
+            ("response_format", "verbose_json"),
+            ("temperature", "0.0"),
+            ("timestamp_granularities[]", "word"),
+            ("timestamp_granularities[]", "segment"),
+            ("include[]", "logprobs"),
+        ] {
+            f.apply(name, value).expect(name);
+        }
+        assert_eq!(f.response_format, ResponseFormat::VerboseJson);
+        assert_eq!(
+            (f.language.as_deref(), f.temperature, f.words),
+            (Some("en"), Some(0.0), true)
+        );
+        assert_eq!(
+            TranscriptionFields::default().response_format,
+            ResponseFormat::Json
+        );
+    }
+
+    #[test]
+    fn invalid_values_name_their_field() {
+        let mut f = TranscriptionFields::default();
+        let e = f.apply("response_format", "xml").expect_err("xml");
+        assert_eq!(
+            (e.status.as_u16(), e.param.as_deref()),
+            (400, Some("response_format"))
+        );
+        let e = f.apply("temperature", "1.5").expect_err("1.5");
+        assert_eq!(e.param.as_deref(), Some("temperature"));
+        let e = f.apply("stream", "true").expect_err("stream");
+        assert_eq!(
+            (e.param.as_deref(), e.code),
+            (Some("stream"), Some("unsupported_value"))
+        );
+        f.apply("stream", "false").expect("stream=false is fine");
+        let e = f
+            .apply("timestamp_granularities[]", "char")
+            .expect_err("char");
+        assert_eq!(e.param.as_deref(), Some("timestamp_granularities[]"));
+    }
+
+    #[test]
+    fn body_reader_yields_chunks_then_eof_only_after_end() {
+        let (tx, rx) = mpsc::channel(4);
+        let mut reader = BodyReader::new(rx);
+        tx.try_send(BodyChunk::Data(Bytes::from_static(b"abc")))
+            .expect("send");
+        tx.try_send(BodyChunk::Data(Bytes::from_static(b"defg")))
+            .expect("send");
+        tx.try_send(BodyChunk::End).expect("send");
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).expect("read");
+        assert_eq!(out, b"abcdefg");
+
+        let (tx, rx) = mpsc::channel(4);
+        let mut reader = BodyReader::new(rx);
+        tx.try_send(BodyChunk::Data(Bytes::from_static(b"abc")))
+            .expect("send");
+        drop(tx);
+        let e = reader.read_to_end(&mut Vec::new()).expect_err("cut off");
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+
+        let (tx, rx) = mpsc::channel(4);
+        let mut reader = BodyReader::new(rx);
+        tx.try_send(BodyChunk::Fail("too large".into()))
+            .expect("send");
+        let e = reader.read_to_end(&mut Vec::new()).expect_err("failed");
+        assert!(e.to_string().contains("too large"));
+    }
+}
