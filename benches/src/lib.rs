@@ -12,3 +12,5 @@ pub fn testdata(rel: &str) -> PathBuf {
         .join("testdata")
         .join(rel)
 }
+
+pub mod sse_corpus;

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod llm;
 pub mod server;
 pub mod sim;
 pub mod upstream;

@@ -12,12 +12,18 @@ use clap::Parser;
 use codex_pipe::cli::codec_args::{transcode_options, DecodeArgs, EncodeArgs, TargetArg};
 use codex_pipe::cli::net_args::{AuthArgs, HttpArgs};
 use codex_pipe::cli::transcribe::Backend;
+use codex_pipe::llm::LlmState;
 use codex_pipe::server::{
     self, api_key_policy, ConfigError, ServerConfig, ServerState, SimBackend, DEFAULT_CONCURRENCY,
     DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT,
 };
 use codex_pipe::sim::SimConfig;
+use codex_pipe::upstream::responses::DEFAULT_RESPONSES_BASE_URL;
 use codex_pipe::upstream::{http_client, DEFAULT_TRANSCRIBE_URL};
+use codex_pipe_protocols::models::{ModelCatalog, ModelConfig};
+
+/// Default model when neither a flag, the model configuration nor Codex's config.toml names one.
+const FALLBACK_MODEL: &str = "gpt-5.4";
 
 /// Serve `POST /v1/audio/transcriptions` (OpenAI Whisper API) with your ChatGPT login.
 ///
@@ -57,6 +63,17 @@ struct Args {
     /// (it describes the audio instead of recognising speech).
     #[arg(long, value_enum, env = "CODEX_PIPE_BACKEND", default_value = "real")]
     backend: Backend,
+    /// The Codex Responses backend that chat requests go to (ignored with `--backend sim`).
+    #[arg(long, env = "CODEX_PIPE_UPSTREAM_BASE_URL", default_value = DEFAULT_RESPONSES_BASE_URL, value_name = "URL")]
+    upstream_base_url: String,
+    /// Model used when a request names none (default: `model` in `$CODEX_HOME/config.toml`,
+    /// else gpt-5.4).
+    #[arg(long, env = "CODEX_PIPE_DEFAULT_MODEL", value_name = "MODEL")]
+    default_model: Option<String>,
+    /// A JSON model configuration: `{"default_model", "default_reasoning_effort", "aliases":
+    /// {"claude-sonnet-4-6": "gpt-5.4"}, ...}` (see README).
+    #[arg(long, env = "CODEX_PIPE_MODELS_CONFIG", value_name = "PATH")]
+    models_config: Option<std::path::PathBuf>,
     /// What to upload: `auto` passes through what the endpoint accepts and converts the rest to
     /// Ogg Opus.
     #[arg(long = "to", value_enum, env = "CODEX_PIPE_TO", default_value = "auto")]
@@ -128,11 +145,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let http = http_client(&args.http.config())?;
     // Keeps the simulator and its temporary login alive while serving.
     let mut _sim = None;
-    let (source, url) = match args.backend {
-        Backend::Real => (args.auth.source(), args.transcribe_endpoint.clone()),
+    let catalog = model_catalog(&args)?;
+    let (source, url, responses_url) = match args.backend {
+        Backend::Real => (
+            args.auth.source(),
+            args.transcribe_endpoint.clone(),
+            args.upstream_base_url.clone(),
+        ),
         Backend::Sim => {
             let sim = SimBackend::start(SimConfig::default()).await?;
-            let pair = (sim.auth_source(), sim.transcribe_url());
+            let pair = (
+                sim.auth_source(),
+                sim.transcribe_url(),
+                codex_pipe::sim::responses::responses_base_url(&sim.sim.base_url()),
+            );
             eprintln!(
                 "codex-pipe-proxy: simulated backend at {} (answers describe the audio; no speech recognition)",
                 sim.sim.base_url()
@@ -149,10 +175,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     let keyed = matches!(config.api_key, server::ApiKeyPolicy::Required(_));
     println!(
-        "codex-pipe-proxy listening on http://{local}/v1 (API key {})",
+        "codex-pipe-proxy listening on http://{local}/v1 (chat, responses, models, audio transcriptions; API key {})",
         if keyed { "required" } else { "not required" }
     );
-    let state = ServerState::new(config, http, auth, url);
+    let llm = LlmState::new(http.clone(), auth.clone(), responses_url, catalog);
+    let state = ServerState::new(config, http, auth, url).with_llm(llm);
     server::serve(listener, state, async {
         shutdown_signal().await;
         eprintln!("codex-pipe-proxy: shutting down, finishing requests in flight");
@@ -162,6 +189,36 @@ async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Ctrl-C, or SIGTERM on Unix (what service managers and containers send).
+/// The model catalog: `--models-config`, with the default model from `--default-model`, else
+/// `model` in `$CODEX_HOME/config.toml` (default `~/.codex/config.toml`), else gpt-5.4.
+fn model_catalog(args: &Args) -> anyhow::Result<ModelCatalog> {
+    let default_model = args
+        .default_model
+        .clone()
+        .or_else(codex_config_model)
+        .unwrap_or_else(|| FALLBACK_MODEL.to_owned());
+    match &args.models_config {
+        None => Ok(ModelCatalog::builtin(&default_model)),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --models-config {}", path.display()))?;
+            let config = ModelConfig::from_json_str(&text)
+                .with_context(|| format!("in {}", path.display()))?;
+            Ok(config.build(&default_model)?)
+        }
+    }
+}
+
+/// The top-level `model = "…"` of Codex's own `config.toml`, if there is one.
+fn codex_config_model() -> Option<String> {
+    let home = std::env::var_os("CODEX_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".codex")))?;
+    let text = std::fs::read_to_string(home.join("config.toml")).ok()?;
+    let table: toml::Table = text.parse().ok()?;
+    table.get("model")?.as_str().map(str::to_owned)
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {

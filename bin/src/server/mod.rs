@@ -154,6 +154,9 @@ pub struct ServerState {
     pub config: Arc<ServerConfig>,
     /// One permit per upstream call in flight (`config.concurrency` in all).
     pub upstream_permits: Arc<Semaphore>,
+    /// The LLM surfaces (`/v1/chat/completions`, `/v1/responses`, `/v1/models`, `/health`),
+    /// when configured ([`ServerState::with_llm`]).
+    pub llm: Option<crate::llm::LlmState>,
 }
 
 impl ServerState {
@@ -171,7 +174,14 @@ impl ServerState {
             auth,
             config: Arc::new(config),
             upstream_permits: Arc::new(Semaphore::new(permits)),
+            llm: None,
         }
+    }
+
+    /// Also serve the LLM surfaces of [`crate::llm::llm_router`], behind the same API-key layer.
+    pub fn with_llm(mut self, llm: crate::llm::LlmState) -> Self {
+        self.llm = Some(llm);
+        self
     }
 }
 
@@ -185,12 +195,22 @@ pub fn router(state: ServerState) -> Router {
                 state.config.api_key.clone(),
                 auth_layer::require_api_key,
             ));
-    Router::new()
+    let llm = state.llm.clone().map(|llm| {
+        crate::llm::llm_router(llm).route_layer(middleware::from_fn_with_state(
+            state.config.api_key.clone(),
+            auth_layer::require_api_key,
+        ))
+    });
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .merge(api)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    match llm {
+        Some(llm) => app.merge(llm),
+        None => app,
+    }
 }
 
 /// `GET /healthz`: `200 {"status":"ok"}` while the process serves requests.
@@ -223,6 +243,14 @@ pub async fn serve(
     state: ServerState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Every SSE event is a small write: without TCP_NODELAY, Nagle's algorithm holds it until
+    // the client's delayed ACK (40 ms on Linux), which is what `scripts/bench-proxy` measured
+    // per request before this.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -11,6 +11,7 @@
 //! clients point at, and [`Sim::write_auth_json`] writes a login whose refresh URL is the sim's.
 
 pub mod oauth;
+pub mod responses;
 pub mod transcribe;
 
 use std::net::SocketAddr;
@@ -56,7 +57,8 @@ impl Sim {
             .route(TRANSCRIBE_PATH, post(transcribe::handle))
             .with_state(transcribe)
             .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
-            .merge(auth.clone().router());
+            .merge(auth.clone().router())
+            .merge(responses::router(auth.clone()));
         (router, received)
     }
 
@@ -71,6 +73,10 @@ impl Sim {
         let auth = SimAuth::new();
         let (router, received) = Sim::router(auth.clone(), &config);
         let task = tokio::spawn(async move {
+            // Streamed events are small writes: no Nagle delay (see `server::serve`).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             if let Err(e) = axum::serve(listener, router).await {
                 tracing::error!(error = %e, "simulated backend stopped");
             }

@@ -1,6 +1,7 @@
 //! Upstream HTTP clients: the dictation endpoint (`/backend-api/transcribe`) and, later, the
 //! Codex Responses backend. reqwest with rustls; auth headers from [`crate::auth`].
 
+pub mod responses;
 pub mod transcribe;
 
 use std::time::Duration;

@@ -1,0 +1,209 @@
+//! Request validation of the simulated backend, as the real one answers (protocols.md §1.3,
+//! §1.4, §1.10): unknown fields, `instructions`, `store`, `stream`, tool-call pairing and the
+//! 64-byte limit on tool names and call ids.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+/// Request fields of `/responses` (Codex `ResponsesApiRequest`, protocols.md §1.3).
+pub(super) const RESPONSES_FIELDS: &[&str] = &[
+    "model",
+    "instructions",
+    "input",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "reasoning",
+    "store",
+    "stream",
+    "include",
+    "service_tier",
+    "prompt_cache_key",
+    "text",
+    "client_metadata",
+];
+
+/// Request fields of `/responses/compact` (protocols.md §1.1).
+pub(super) const COMPACT_FIELDS: &[&str] = &[
+    "model",
+    "instructions",
+    "input",
+    "tools",
+    "parallel_tool_calls",
+    "reasoning",
+    "text",
+];
+
+/// Longest tool name or call id the backend accepts (bytes).
+const MAX_ID_LEN: usize = 64;
+
+/// A 400 in one of the backend's two shapes (protocols.md §1.10).
+#[derive(Debug)]
+pub(super) enum Rejection {
+    /// `{"detail":"…"}`.
+    Detail(String),
+    /// `{"error":{"message","type":"invalid_request_error","param","code"}}`.
+    Invalid {
+        message: String,
+        param: String,
+        code: Option<&'static str>,
+    },
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let body = match self {
+            Rejection::Detail(message) => json!({ "detail": message }),
+            Rejection::Invalid {
+                message,
+                param,
+                code,
+            } => json!({"error": {"message": message, "type": "invalid_request_error",
+                                  "param": param, "code": code}}),
+        };
+        (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    }
+}
+
+fn detail(message: impl Into<String>) -> Rejection {
+    Rejection::Detail(message.into())
+}
+
+fn invalid(message: String, param: &str, code: Option<&'static str>) -> Rejection {
+    Rejection::Invalid {
+        message,
+        param: param.to_owned(),
+        code,
+    }
+}
+
+/// Validates a request body; `fields` is the allowed field set, `streaming` adds the
+/// `store` / `stream` rules.
+pub(super) fn validate(
+    body: &[u8],
+    fields: &[&str],
+    streaming: bool,
+) -> Result<Map<String, Value>, Rejection> {
+    let obj = match serde_json::from_slice(body) {
+        Ok(Value::Object(obj)) => obj,
+        Ok(_) => return Err(detail("Request body must be a JSON object")),
+        Err(e) => return Err(detail(format!("Invalid JSON: {e}"))),
+    };
+    if let Some(key) = obj.keys().find(|k| !fields.contains(&k.as_str())) {
+        return Err(detail(format!("Unsupported parameter: {key}")));
+    }
+    if !obj.get("model").is_some_and(Value::is_string) {
+        return Err(detail("Model is required"));
+    }
+    match obj.get("instructions") {
+        Some(Value::String(_)) => {}
+        _ => return Err(detail("Instructions are required")),
+    }
+    if streaming {
+        if obj.get("store") != Some(&Value::Bool(false)) {
+            return Err(detail("Store must be set to false"));
+        }
+        if obj.get("stream") != Some(&Value::Bool(true)) {
+            return Err(detail("Stream must be set to true"));
+        }
+    }
+    let Some(input) = obj.get("input").and_then(Value::as_array) else {
+        return Err(detail("Input must be a list"));
+    };
+    let too_long = |param: String, len: usize| {
+        invalid(
+            format!("Invalid '{param}': string too long. Expected a string with maximum length {MAX_ID_LEN}, but got a string with length {len} instead."),
+            &param,
+            Some("string_above_max_length"),
+        )
+    };
+    for (i, tool) in obj
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(name) = tool
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| n.len() > MAX_ID_LEN)
+        {
+            return Err(too_long(format!("tools[{i}].name"), name.len()));
+        }
+    }
+    let mut calls = Vec::new();
+    let mut outputs = Vec::new();
+    for (i, item) in input.iter().enumerate() {
+        for key in ["call_id", "name"] {
+            if let Some(v) = item
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|v| v.len() > MAX_ID_LEN)
+            {
+                return Err(too_long(format!("input[{i}].{key}"), v.len()));
+            }
+        }
+        let call_id = item
+            .get("call_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match item.get("type").and_then(Value::as_str) {
+            Some("function_call" | "custom_tool_call") => calls.push(call_id),
+            Some("function_call_output" | "custom_tool_call_output") => outputs.push(call_id),
+            _ => {}
+        }
+    }
+    if let Some(id) = calls.iter().find(|c| !outputs.contains(c)) {
+        return Err(invalid(
+            format!("No tool output found for function call {id}."),
+            "input",
+            None,
+        ));
+    }
+    if let Some(id) = outputs.iter().find(|o| !calls.contains(o)) {
+        return Err(invalid(
+            format!("No tool call found for function call output with call_id {id}."),
+            "input",
+            None,
+        ));
+    }
+    Ok(obj)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_follows_the_backend() {
+        let ok = br#"{"model":"m","instructions":"","input":[],"store":false,"stream":true}"#;
+        assert!(validate(ok, RESPONSES_FIELDS, true).is_ok());
+        let status = |body: &[u8]| {
+            validate(body, RESPONSES_FIELDS, true)
+                .err()
+                .map(|r| r.into_response().status().as_u16())
+        };
+        assert_eq!(status(br#"{"model":"m","instructions":"","input":[],"store":false,"stream":true,"temperature":1}"#), Some(400));
+        assert_eq!(
+            status(br#"{"model":"m","input":[],"store":false,"stream":true}"#),
+            Some(400)
+        );
+        assert_eq!(
+            status(br#"{"model":"m","instructions":"","input":[],"stream":true}"#),
+            Some(400)
+        );
+        assert_eq!(
+            status(br#"{"model":"m","instructions":"","input":[],"store":false,"stream":false}"#),
+            Some(400)
+        );
+        assert_eq!(
+            status(br#"{"model":"m","instructions":"","store":false,"stream":true,"input":[{"type":"function_call","call_id":"c1","name":"f","arguments":"{}"}]}"#),
+            Some(400)
+        );
+        let paired = br#"{"model":"m","instructions":"","store":false,"stream":true,"input":[{"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c1","output":"x"}]}"#;
+        assert_eq!(status(paired), None);
+    }
+}

@@ -1,0 +1,555 @@
+//! The Codex Responses backend client: `POST {base}/responses` (SSE) and
+//! `POST {base}/responses/compact` (unary JSON), protocols.md §1.
+//!
+//! ```text
+//! UpstreamRequest ─► headers as Codex sends them ─► POST ─┬─ 2xx ─► ResponsesStream (body chunks, idle timeout)
+//!                                                         ├─ 401 ─► refresh once ─► resend
+//!                                                         ├─ 5xx / transport ─► resend (≤ max_retries, backoff)
+//!                                                         └─ 4xx / 429 ─► UpstreamError::Status (message, retry hint)
+//! ```
+//!
+//! Retries happen only before the response headers arrive: once a 2xx answer is returned the
+//! stream is committed and its bytes may already be on their way to a client, so a failure after
+//! that is reported, never replayed. Dropping the returned stream drops the reqwest response,
+//! which closes the upstream connection: a client that goes away cancels the upstream turn.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use codex_pipe_protocols::UpstreamFailure;
+use futures::{Stream, StreamExt};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use serde_json::Value;
+
+use crate::auth::{AuthError, AuthStore, Credentials};
+
+/// Default backend base URL when signed in with ChatGPT (protocols.md §1.1).
+pub const DEFAULT_RESPONSES_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
+
+/// `originator` header value of the Codex CLI (protocols.md §1.2).
+pub const CODEX_ORIGINATOR: &str = "codex_cli_rs";
+
+/// Codex CLI version announced in the `User-Agent` and `version` headers.
+pub const CODEX_CLIENT_VERSION: &str = "0.169.0";
+
+/// Default idle timeout between two upstream body chunks (Codex: 300 s, protocols.md §1.7).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Largest upstream error body read (bytes); the rest is not read.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest `/responses/compact` answer read (bytes).
+const MAX_COMPACT_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Longest message kept from a non-JSON error body (bytes).
+const ERROR_TEXT_CLIP: usize = 512;
+
+/// Settings of a [`ResponsesClient`].
+#[derive(Debug, Clone)]
+pub struct ResponsesConfig {
+    /// Backend base URL without a trailing slash; `/responses` and `/responses/compact` are
+    /// appended. Default [`DEFAULT_RESPONSES_BASE_URL`]; the simulated backend's is
+    /// `http://127.0.0.1:<port>/backend-api/codex`.
+    pub base_url: String,
+    /// Resends after a 5xx answer or a transport failure, before any response header arrived
+    /// (default 2; 429 and other 4xx are never resent).
+    pub max_retries: u32,
+    /// Delay before the first resend; doubled for each further one (default 250 ms).
+    pub retry_backoff: Duration,
+    /// Longest silence between two body chunks before the stream fails with
+    /// [`UpstreamError::IdleTimeout`] (default [`DEFAULT_IDLE_TIMEOUT`]).
+    pub idle_timeout: Duration,
+    /// Whole-request limit, from connect to the last body byte; it replaces the shared HTTP
+    /// client's `--request-timeout`, which is sized for short calls (default 1 hour).
+    pub total_timeout: Duration,
+}
+
+impl Default for ResponsesConfig {
+    fn default() -> Self {
+        ResponsesConfig {
+            base_url: DEFAULT_RESPONSES_BASE_URL.to_owned(),
+            max_retries: 2,
+            retry_backoff: Duration::from_millis(250),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            total_timeout: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// One call to the backend.
+#[derive(Debug, Clone, Default)]
+pub struct UpstreamRequest {
+    /// The JSON body, already in the backend's shape (`encode_request` or a fix-up).
+    pub body: Bytes,
+    /// Conversation id sent as `session_id` (Codex sends its `prompt_cache_key` there).
+    pub session_id: Option<String>,
+    /// Value of the `x-openai-subagent` header (`review`, `compact`, …), passed through.
+    pub subagent: Option<String>,
+}
+
+/// Why a backend call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamError {
+    /// No usable login, or the refresh after a 401 failed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The backend answered with an error status (after the 401 refresh and the 5xx resends).
+    #[error("{0}")]
+    Status(Box<StatusError>),
+    /// The request could not be sent or its response headers not read (after the resends).
+    #[error("cannot reach the Codex backend: {0}")]
+    Connect(#[source] reqwest::Error),
+    /// The response body failed after the headers arrived.
+    #[error("the Codex backend connection failed mid-response: {0}")]
+    Body(#[source] reqwest::Error),
+    /// No body chunk arrived for `after`.
+    #[error("the Codex backend sent nothing for {} s", after.as_secs_f64())]
+    IdleTimeout {
+        /// The configured idle timeout.
+        after: Duration,
+    },
+    /// The configured base URL does not form a valid URL.
+    #[error("invalid Codex backend URL {url}: {reason}")]
+    InvalidUrl {
+        /// The URL as built from [`ResponsesConfig::base_url`].
+        url: String,
+        /// The parse error.
+        reason: String,
+    },
+    /// A unary answer was larger than the client reads.
+    #[error("the Codex backend answer is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+}
+
+/// An error status from the backend, with what its body and headers said
+/// (protocols.md §1.10: `{"detail":…}` or `{"error":{message,type,code,resets_in_seconds,…}}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusError {
+    /// HTTP status code.
+    pub status: u16,
+    /// `detail`, `error.message`, or the start of a non-JSON body.
+    pub message: String,
+    /// `error.type`, e.g. `usage_limit_reached`.
+    pub error_type: Option<String>,
+    /// `error.code`, e.g. `rate_limit_exceeded`.
+    pub code: Option<String>,
+    /// `error.param`.
+    pub param: Option<String>,
+    /// When to retry: `error.resets_in_seconds`, else the `Retry-After` header (seconds), else a
+    /// "try again in 1.5s" hint in the message.
+    pub retry_after: Option<Duration>,
+    /// `error.resets_at`, Unix seconds.
+    pub resets_at: Option<u64>,
+}
+
+impl std::fmt::Display for StatusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the Codex backend answered HTTP {}: {}",
+            self.status, self.message
+        )
+    }
+}
+
+impl StatusError {
+    /// The classified failure (kind from `code` / `type` / message, protocols.md §1.10).
+    pub fn failure(&self) -> UpstreamFailure {
+        let mut failure = UpstreamFailure::from_upstream(
+            self.code.as_deref(),
+            self.error_type.as_deref(),
+            &self.message,
+            None,
+            self.resets_at,
+        );
+        failure.retry_after = self.retry_after.or(failure.retry_after);
+        failure
+    }
+}
+
+/// The body of a streaming answer, chunk by chunk, as the backend sent it.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, UpstreamError>> + Send>>;
+
+/// A committed `200 text/event-stream` answer.
+pub struct ResponsesStream {
+    /// The rate-limit headers of the answer (`x-codex-*`, protocols.md §1.11), to relay.
+    pub headers: HeaderMap,
+    /// The SSE body. Ends with [`UpstreamError::Body`] or [`UpstreamError::IdleTimeout`] on
+    /// failure; dropping it closes the upstream connection.
+    pub body: BodyStream,
+}
+
+/// A `/responses/compact` answer.
+#[derive(Debug, Clone)]
+pub struct CompactResponse {
+    /// The `x-codex-*` headers of the answer.
+    pub headers: HeaderMap,
+    /// The JSON body (`{"output":[…]}`).
+    pub body: Bytes,
+}
+
+/// The backend client. Cheap to clone (reqwest client and auth store are shared).
+#[derive(Clone)]
+pub struct ResponsesClient {
+    http: reqwest::Client,
+    auth: AuthStore,
+    config: std::sync::Arc<ResponsesConfig>,
+}
+
+const ORIGINATOR_HEADER: HeaderName = HeaderName::from_static("originator");
+const VERSION_HEADER: HeaderName = HeaderName::from_static("version");
+const SESSION_ID_HEADER: HeaderName = HeaderName::from_static("session_id");
+/// `x-openai-subagent` (protocols.md §1.2).
+pub const SUBAGENT_HEADER: HeaderName = HeaderName::from_static("x-openai-subagent");
+
+/// `codex_cli_rs/<version> (<OS>; <arch>) codex-pipe/<our version>`, the Codex CLI form
+/// (protocols.md §1.2 `User-Agent`).
+pub fn codex_user_agent() -> String {
+    let os = match std::env::consts::OS {
+        "linux" => "Linux",
+        "macos" => "Mac OS",
+        "windows" => "Windows",
+        other => other,
+    };
+    format!(
+        "{CODEX_ORIGINATOR}/{CODEX_CLIENT_VERSION} ({os}; {}) codex-pipe/{}",
+        std::env::consts::ARCH,
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+impl ResponsesClient {
+    /// A client over the shared reqwest client and login.
+    pub fn new(http: reqwest::Client, auth: AuthStore, config: ResponsesConfig) -> Self {
+        let mut config = config;
+        while config.base_url.ends_with('/') {
+            config.base_url.pop();
+        }
+        ResponsesClient {
+            http,
+            auth,
+            config: std::sync::Arc::new(config),
+        }
+    }
+
+    /// The login store (e.g. for a health check).
+    pub fn auth(&self) -> &AuthStore {
+        &self.auth
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ResponsesConfig {
+        &self.config
+    }
+
+    /// `POST {base}/responses` with `Accept: text/event-stream`.
+    ///
+    /// # Errors
+    /// [`UpstreamError::Auth`], [`UpstreamError::Status`] for an error status (after one
+    /// refresh on 401 and up to `max_retries` resends on 5xx), [`UpstreamError::Connect`].
+    pub async fn stream(&self, req: &UpstreamRequest) -> Result<ResponsesStream, UpstreamError> {
+        let url = format!("{}/responses", self.config.base_url);
+        let resp = self.send(&url, req, "text/event-stream").await?;
+        let headers = codex_headers(resp.headers());
+        Ok(ResponsesStream {
+            headers,
+            body: idle_limited(resp.bytes_stream(), self.config.idle_timeout),
+        })
+    }
+
+    /// `POST {base}/responses/compact`, read whole.
+    ///
+    /// # Errors
+    /// As [`Self::stream`], plus [`UpstreamError::Body`], [`UpstreamError::IdleTimeout`] and
+    /// [`UpstreamError::TooLarge`] while reading the answer.
+    pub async fn compact(&self, req: &UpstreamRequest) -> Result<CompactResponse, UpstreamError> {
+        let url = format!("{}/responses/compact", self.config.base_url);
+        let resp = self.send(&url, req, "application/json").await?;
+        let headers = codex_headers(resp.headers());
+        let mut body = idle_limited(resp.bytes_stream(), self.config.idle_timeout);
+        let mut buf = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            if buf.len() + chunk.len() > MAX_COMPACT_BODY_BYTES {
+                return Err(UpstreamError::TooLarge {
+                    limit: MAX_COMPACT_BODY_BYTES,
+                });
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(CompactResponse {
+            headers,
+            body: Bytes::from(buf),
+        })
+    }
+
+    /// Sends with the refresh and resend policy of the module docs.
+    async fn send(
+        &self,
+        url: &str,
+        req: &UpstreamRequest,
+        accept: &'static str,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let url = Url::parse(url).map_err(|e| UpstreamError::InvalidUrl {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let headers = self.request_headers(req, accept);
+        let mut creds = self.auth.credentials().await?;
+        let mut refreshed = false;
+        let mut resends = 0u32;
+        loop {
+            let attempt = self.attempt(&url, &headers, &creds, req.body.clone()).await;
+            match attempt {
+                Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && !refreshed => {
+                    drop(resp);
+                    refreshed = true;
+                    tracing::info!("Codex backend answered 401; refreshing the login once");
+                    creds = self.auth.refresh_after_unauthorized(&creds).await?;
+                    continue;
+                }
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp)
+                    if resp.status().is_server_error() && resends < self.config.max_retries =>
+                {
+                    tracing::warn!(status = %resp.status(), resends, "Codex backend error; resending");
+                }
+                Ok(resp) => return Err(status_error(resp).await),
+                Err(e) if resends < self.config.max_retries => {
+                    tracing::warn!(error = %e, resends, "Codex backend unreachable; resending");
+                }
+                Err(e) => return Err(UpstreamError::Connect(e)),
+            }
+            let backoff = self
+                .config
+                .retry_backoff
+                .saturating_mul(1u32 << resends.min(16));
+            resends += 1;
+            tokio::time::sleep(backoff).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        creds: &Credentials,
+        body: Bytes,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let builder = self
+            .http
+            .post(url.clone())
+            .headers(headers.clone())
+            .timeout(self.config.total_timeout)
+            .body(body);
+        creds.apply(builder).send().await
+    }
+
+    fn request_headers(&self, req: &UpstreamRequest, accept: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(ACCEPT, HeaderValue::from_static(accept));
+        headers.insert(
+            ORIGINATOR_HEADER,
+            HeaderValue::from_static(CODEX_ORIGINATOR),
+        );
+        headers.insert(
+            VERSION_HEADER,
+            HeaderValue::from_static(CODEX_CLIENT_VERSION),
+        );
+        if let Ok(ua) = HeaderValue::from_str(&codex_user_agent()) {
+            headers.insert(reqwest::header::USER_AGENT, ua);
+        }
+        for (name, value) in [
+            (SESSION_ID_HEADER, req.session_id.as_deref()),
+            (SUBAGENT_HEADER, req.subagent.as_deref()),
+        ] {
+            let Some(value) = value.filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            match HeaderValue::from_str(value) {
+                Ok(v) => {
+                    headers.insert(name, v);
+                }
+                Err(_) => {
+                    tracing::warn!(header = %name, "value is not a valid header value; not sent")
+                }
+            }
+        }
+        headers
+    }
+}
+
+/// The `x-codex-*` headers of an answer.
+fn codex_headers(headers: &HeaderMap) -> HeaderMap {
+    headers
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("x-codex-"))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect()
+}
+
+/// The body of `resp` as chunks, failing when none arrives for `idle`.
+fn idle_limited<S>(body: S, idle: Duration) -> BodyStream
+where
+    S: Stream<Item = Result<Bytes, reqwest::Error>> + Send + 'static,
+{
+    let body = Box::pin(body);
+    Box::pin(futures::stream::unfold(
+        Some(body),
+        move |state| async move {
+            let mut body = state?;
+            match tokio::time::timeout(idle, body.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
+                Ok(Some(Err(e))) => Some((Err(UpstreamError::Body(e)), None)),
+                Ok(None) => None,
+                Err(_) => Some((Err(UpstreamError::IdleTimeout { after: idle }), None)),
+            }
+        },
+    ))
+}
+
+/// Reads an error answer into a [`StatusError`].
+async fn status_error(resp: reqwest::Response) -> UpstreamError {
+    let status = resp.status().as_u16();
+    let header_retry = resp
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64);
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(Ok(chunk)) = stream.next().await {
+        let room = MAX_ERROR_BODY_BYTES.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= MAX_ERROR_BODY_BYTES {
+            break;
+        }
+    }
+    UpstreamError::Status(Box::new(parse_status_error(status, &body, header_retry)))
+}
+
+/// Parses an error body (protocols.md §1.10) into a [`StatusError`].
+pub fn parse_status_error(status: u16, body: &[u8], header_retry: Option<Duration>) -> StatusError {
+    let value: Option<Value> = serde_json::from_slice(body).ok();
+    let text = |v: Option<&Value>| -> Option<String> {
+        match v? {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    };
+    let error = value.as_ref().and_then(|v| v.get("error"));
+    let field = |name: &str| error.and_then(|e| e.get(name));
+    let message = text(field("message"))
+        .or_else(|| error.filter(|e| e.is_string()).and_then(|e| text(Some(e))))
+        .or_else(|| text(value.as_ref().and_then(|v| v.get("detail"))))
+        .unwrap_or_else(|| {
+            let raw = String::from_utf8_lossy(body);
+            let trimmed = raw.trim();
+            if trimmed.is_empty() {
+                format!("HTTP {status} with an empty body")
+            } else {
+                clip(trimmed, ERROR_TEXT_CLIP).to_owned()
+            }
+        });
+    let resets_in = field("resets_in_seconds")
+        .and_then(Value::as_f64)
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64);
+    StatusError {
+        status,
+        retry_after: resets_in
+            .or(header_retry)
+            .or_else(|| codex_pipe_protocols::canonical::parse_retry_after(&message)),
+        error_type: text(field("type")),
+        code: text(field("code")),
+        param: text(field("param")),
+        resets_at: field("resets_at").and_then(Value::as_u64),
+        message,
+    }
+}
+
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detail_body() {
+        let e = parse_status_error(
+            400,
+            br#"{"detail":"Unsupported parameter: temperature"}"#,
+            None,
+        );
+        assert_eq!(e.message, "Unsupported parameter: temperature");
+        assert_eq!(e.code, None);
+        assert_eq!(e.retry_after, None);
+    }
+
+    #[test]
+    fn usage_limit_body_prefers_resets_in_seconds() {
+        let e = parse_status_error(
+            429,
+            br#"{"error":{"type":"usage_limit_reached","message":"The usage limit has been reached","plan_type":"plus","resets_at":1735689600,"resets_in_seconds":7}}"#,
+            Some(Duration::from_secs(30)),
+        );
+        assert_eq!(e.error_type.as_deref(), Some("usage_limit_reached"));
+        assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
+        assert_eq!(e.resets_at, Some(1_735_689_600));
+        let f = e.failure();
+        assert_eq!(f.kind.http_status(), 429);
+        assert_eq!(f.retry_after, Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn retry_after_header_then_message() {
+        let e = parse_status_error(
+            429,
+            br#"{"error":{"message":"slow down"}}"#,
+            Some(Duration::from_secs(3)),
+        );
+        assert_eq!(e.retry_after, Some(Duration::from_secs(3)));
+        let e = parse_status_error(
+            429,
+            br#"{"error":{"message":"Please try again in 1.5s."}}"#,
+            None,
+        );
+        assert_eq!(e.retry_after, Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn html_body_is_clipped_text() {
+        let html = format!("<html>{}</html>", "x".repeat(2000));
+        let e = parse_status_error(403, html.as_bytes(), None);
+        assert!(e.message.starts_with("<html>"));
+        assert_eq!(e.message.len(), ERROR_TEXT_CLIP);
+        let e = parse_status_error(502, b"", None);
+        assert_eq!(e.message, "HTTP 502 with an empty body");
+    }
+
+    #[test]
+    fn user_agent_is_codex_style() {
+        let ua = codex_user_agent();
+        assert!(ua.starts_with("codex_cli_rs/0.169.0 ("), "{ua}");
+        assert!(ua.contains("codex-pipe/"), "{ua}");
+    }
+}
