@@ -10,7 +10,7 @@ use super::names::{shorten_id, ToolNameMap, MAX_ID_LEN};
 
 /// Body fields the backend knows for `POST …/codex/responses` (Codex `ResponsesApiRequest`,
 /// protocols.md §1.3). Everything else is dropped: unknown parameters are a hard 400.
-const RESPONSES_FIELDS: &[&str] = &[
+pub const RESPONSES_FIELDS: &[&str] = &[
     "model",
     "instructions",
     "input",
@@ -28,7 +28,7 @@ const RESPONSES_FIELDS: &[&str] = &[
 ];
 
 /// Body fields of `POST …/codex/responses/compact` (protocols.md §1.1).
-const COMPACT_FIELDS: &[&str] = &[
+pub const COMPACT_FIELDS: &[&str] = &[
     "model",
     "instructions",
     "input",

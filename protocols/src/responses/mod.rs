@@ -16,6 +16,8 @@ mod wire;
 mod tests;
 
 pub use encode::{encode_request, EncodedRequest, INCLUDE_ENCRYPTED_REASONING};
-pub use fixup::{fixup_compact_request, fixup_responses_request, FixedRequest};
+pub use fixup::{
+    fixup_compact_request, fixup_responses_request, FixedRequest, COMPACT_FIELDS, RESPONSES_FIELDS,
+};
 pub use ingress::ResponsesIngress;
 pub use names::{shorten_id, ToolNameMap, MAX_ID_LEN};

@@ -7,37 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-/// Request fields of `/responses` (Codex `ResponsesApiRequest`, protocols.md §1.3).
-pub(super) const RESPONSES_FIELDS: &[&str] = &[
-    "model",
-    "instructions",
-    "input",
-    "tools",
-    "tool_choice",
-    "parallel_tool_calls",
-    "reasoning",
-    "store",
-    "stream",
-    "include",
-    "service_tier",
-    "prompt_cache_key",
-    "text",
-    "client_metadata",
-];
-
-/// Request fields of `/responses/compact` (protocols.md §1.1).
-pub(super) const COMPACT_FIELDS: &[&str] = &[
-    "model",
-    "instructions",
-    "input",
-    "tools",
-    "parallel_tool_calls",
-    "reasoning",
-    "text",
-];
-
-/// Longest tool name or call id the backend accepts (bytes).
-const MAX_ID_LEN: usize = 64;
+// The fields the real backend accepts are the ones the proxy's fix-up keeps: one list.
+pub(super) use codex_pipe_protocols::responses::{COMPACT_FIELDS, MAX_ID_LEN, RESPONSES_FIELDS};
 
 /// A 400 in one of the backend's two shapes (protocols.md §1.10).
 #[derive(Debug)]
