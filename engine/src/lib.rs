@@ -6,6 +6,7 @@
 //! | item | what it does |
 //! |---|---|
 //! | [`SseDecoder`] | `text/event-stream` → [`SseEvent`] (WHATWG rules: LF / CR / CRLF, BOM, comments, `data` joining, `id`, `retry`), a `tokio_util` [`Decoder`](tokio_util::codec::Decoder) |
+//! | [`SmallBytes`] | the `event` / `id` value of an [`SseEvent`]: inline up to [`INLINE_CAPACITY`] bytes (no reference count), a [`Bytes`](bytes::Bytes) beyond |
 //! | [`NdjsonDecoder`] | one [`Bytes`](bytes::Bytes) record per `\n`, `\r` trimmed, blank lines skipped |
 //! | [`SseEncoder`], [`NdjsonEncoder`] | events / records written straight into a [`BytesMut`](bytes::BytesMut), JSON serialized in place |
 //! | [`Drive`], [`Transcoder`] | runs a stateful transcoder over a byte stream: output per input chunk, keep-alives, idle timeout, in-band error on failure, cancellation on drop |
@@ -70,6 +71,7 @@ mod driver;
 mod encode;
 mod error;
 mod ndjson;
+mod small_bytes;
 mod sse;
 mod stream;
 
@@ -77,5 +79,6 @@ pub use driver::{Drive, DriveConfig, Recovery, Transcoder};
 pub use encode::{NdjsonEncoder, SseEncoder};
 pub use error::{DriveError, FrameError, ReadError};
 pub use ndjson::{NdjsonDecoder, DEFAULT_MAX_LINE_BYTES};
+pub use small_bytes::{SmallBytes, INLINE_CAPACITY};
 pub use sse::{SseDecoder, SseEvent, DEFAULT_MAX_EVENT_BYTES};
 pub use stream::{ByteStreamExt, Frames};

@@ -97,25 +97,22 @@ impl Decoder for NdjsonDecoder {
             };
             let eol = self.search + offset;
             self.search = 0;
+            // The line without its `\n` and one trailing `\r`.
+            let end = eol - usize::from(eol > 0 && src[eol - 1] == b'\r');
+            if end > 0 && eol <= self.max_line_bytes && !self.skipping {
+                // The hot path: one split (one reference-count increment), trimmed before it
+                // is frozen, so the record costs nothing more.
+                let mut line = src.split_to(eol + 1);
+                line.truncate(end);
+                return Ok(Some(line.freeze()));
+            }
+            // Blank lines, the end of a line being skipped, over-long lines: dropped without
+            // touching the reference count of the buffer.
+            src.advance(eol + 1);
             if self.skipping {
-                src.advance(eol + 1);
                 self.skipping = false;
-                continue;
-            }
-            if eol > self.max_line_bytes {
-                src.advance(eol + 1);
+            } else if eol > self.max_line_bytes {
                 return Err(self.too_long());
-            }
-            // Blank lines are common only as "\n" / "\r\n": drop them without touching the
-            // reference count of the buffer.
-            if eol == 0 || (eol == 1 && src[0] == b'\r') {
-                src.advance(eol + 1);
-                continue;
-            }
-            let mut line = src.split_to(eol + 1).freeze();
-            line.truncate(eol);
-            if let Some(rec) = record(line) {
-                return Ok(Some(rec));
             }
         }
     }

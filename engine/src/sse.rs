@@ -4,6 +4,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::Decoder;
 
 use crate::error::FrameError;
+use crate::small_bytes::SmallBytes;
 
 /// The default for [`SseDecoder::with_max_event_bytes`]: 16 MiB.
 ///
@@ -14,8 +15,10 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// One dispatched server-sent event.
 ///
-/// Every field is a [`Bytes`] slice of the decoder's read buffer (no copy), except `data` of an
-/// event with several `data:` lines, which is joined into one new buffer. The bytes are not
+/// `data` is a [`Bytes`] slice of the decoder's read buffer (no copy), except for an event with
+/// several `data:` lines, whose values are joined into one new buffer. `event` and `id` are
+/// [`SmallBytes`]: copied inline when short (no reference count to pay per event), a slice of
+/// the read buffer when longer than [`INLINE_CAPACITY`](crate::INLINE_CAPACITY). The bytes are not
 /// UTF-8 checked here (the spec decodes the stream as UTF-8 with replacement; callers that parse
 /// the data as JSON validate it there, once).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -24,7 +27,7 @@ pub struct SseEvent {
     /// none or it was empty ("If the event type buffer has a value other than the empty string,
     /// change the type of the newly created event to equal the value of the event type buffer";
     /// otherwise the type is `message`).
-    pub event: Option<Bytes>,
+    pub event: Option<SmallBytes>,
     /// The data: the values of the block's `data` fields joined with `\n` ("append the field
     /// value to the data buffer, then append a single U+000A LINE FEED (LF) character"; "If the
     /// data buffer's last character is a U+000A LINE FEED (LF) character, then remove the last
@@ -34,7 +37,7 @@ pub struct SseEvent {
     /// event ID buffer to the field value"), so it is `Some` on every event after the first
     /// valid `id` field of the stream; `Some` empty bytes after an empty `id` field (a reset).
     /// An `id` field whose value contains U+0000 NULL is ignored.
-    pub id: Option<Bytes>,
+    pub id: Option<SmallBytes>,
     /// The `retry` field of this event's block, in milliseconds, when it "consists of only
     /// ASCII digits" (and fits in a `u64`); other values are ignored. The stream-wide value is
     /// [`SseDecoder::reconnection_time`].
@@ -89,9 +92,11 @@ impl Block {
 /// * At end of stream, "If the file ends in the middle of an event, before the final empty
 ///   line, the incomplete event is not dispatched": [`Decoder::decode_eof`] discards it.
 ///
-/// Zero copy: a block is cut off the read buffer with `split_to().freeze()` when its blank
-/// line is found, and `event`, `id` and single-line `data` are slices of it. The scan resumes
-/// where it stopped, so an event split over many reads is scanned once.
+/// Zero copy: a block is cut off the read buffer with one `split_to().freeze()` when its blank
+/// line is found, and single-line `data` is that frame trimmed to the value (so an event costs
+/// one reference-count increment, and one decrement when dropped); short `event` and `id`
+/// values are copied inline ([`SmallBytes`]), longer ones are slices of the frame. The scan
+/// resumes where it stopped, so an event split over many reads is scanned once.
 ///
 /// A block is applied as a whole when it ends: its `id` and `retry` fields take effect at its
 /// blank line, so a block cut off by the end of the stream, or discarded as over-long, changes
@@ -114,7 +119,7 @@ pub struct SseDecoder {
     skipping: bool,
     /// While skipping: the next byte starts a line.
     skip_line_start: bool,
-    last_event_id: Option<Bytes>,
+    last_event_id: Option<SmallBytes>,
     reconnection_time: Option<u64>,
     block: Block,
 }
@@ -154,7 +159,7 @@ impl SseDecoder {
 
     /// The stream's last event ID (what a reconnecting client sends as `Last-Event-ID`), as of
     /// the last completed block; `None` when no valid `id` field was seen yet.
-    pub fn last_event_id(&self) -> Option<&Bytes> {
+    pub fn last_event_id(&self) -> Option<&SmallBytes> {
         self.last_event_id.as_ref()
     }
 
@@ -198,6 +203,7 @@ impl SseDecoder {
 
     /// Length of the line end starting at `eol` (1 or 2); sets `skip_lf` for a CR that is the
     /// last byte available.
+    #[inline]
     fn line_end_len(&mut self, src: &[u8], eol: usize) -> usize {
         if src[eol] == b'\r' {
             match src.get(eol + 1) {
@@ -241,8 +247,26 @@ impl SseDecoder {
     }
 
     /// Interprets the complete, non-empty line `src[start..end]`.
+    #[inline]
     fn field(&mut self, src: &[u8], start: usize, end: usize) {
         let line = &src[start..end];
+        // Fast path for the two fields of nearly every event; same rules as below.
+        if line.starts_with(b"data:") {
+            let skip = usize::from(line.get(5) == Some(&b' '));
+            let value = (start + 5 + skip, end);
+            let block = &mut self.block;
+            if block.data.is_none() {
+                block.data = Some(value);
+            } else {
+                block.more_data.push(value);
+            }
+            return;
+        }
+        if line.starts_with(b"event:") {
+            let skip = usize::from(line.get(6) == Some(&b' '));
+            self.block.event = Some((start + 6 + skip, end));
+            return;
+        }
         let (name, value) = match memchr::memchr(b':', line) {
             Some(0) => return,
             Some(colon) => {
@@ -274,7 +298,57 @@ impl SseDecoder {
     }
 
     /// The block ended with a blank line starting at `block.scan` and ending at `end`.
+    ///
+    /// Inlined into [`Decoder::decode`] so the event is built in place. This is the common
+    /// shape (one `data` line, short or no `event` and `id`): the frame is split off once and
+    /// trimmed to the data before it is frozen. Everything else is [`Self::dispatch_other`].
+    #[inline(always)]
     fn dispatch(&mut self, src: &mut BytesMut, end: usize) -> Result<Option<SseEvent>, FrameError> {
+        let block = &self.block;
+        if let (Some((data_start, data_end)), true, false) = (
+            block.data,
+            block.more_data.is_empty(),
+            block.scan > self.max_event_bytes,
+        ) {
+            let event = match block.event {
+                Some((s, e)) if s < e => SmallBytes::inline_from(src, s, e).map(Some),
+                _ => Some(None),
+            };
+            let id = match block.id {
+                Some((s, e)) => SmallBytes::inline_from(src, s, e).map(Some),
+                None => Some(None),
+            };
+            if let (Some(event), Some(id)) = (event, id) {
+                if id.is_some() {
+                    self.last_event_id = id;
+                }
+                let retry = block.retry;
+                if retry.is_some() {
+                    self.reconnection_time = retry;
+                }
+                self.block.reset();
+                let mut frame = src.split_to(end);
+                frame.truncate(data_end);
+                frame.advance(data_start);
+                return Ok(Some(SseEvent {
+                    event,
+                    data: frame.freeze(),
+                    id: self.last_event_id.clone(),
+                    retry,
+                }));
+            }
+        }
+        self.dispatch_other(src, end)
+    }
+
+    /// [`Self::dispatch`] of an over-long block, a block without data, several `data` lines or
+    /// a long `event` or `id`.
+    #[inline(never)]
+    fn dispatch_other(
+        &mut self,
+        src: &mut BytesMut,
+        end: usize,
+    ) -> Result<Option<SseEvent>, FrameError> {
         if self.block.scan > self.max_event_bytes {
             src.advance(end);
             self.block.reset();
@@ -287,20 +361,19 @@ impl SseDecoder {
         }
         let Some((data_start, data_end)) = self.block.data else {
             if let Some((s, e)) = self.block.id {
-                self.last_event_id = Some(src.split_to(end).freeze().slice(s..e));
-            } else {
-                src.advance(end);
+                self.last_event_id = Some(SmallBytes::copy_from_slice(&src[s..e]));
             }
+            src.advance(end);
             self.block.reset();
             return Ok(None);
         };
         let mut frame = src.split_to(end).freeze();
         let event = match self.block.event {
-            Some((s, e)) if s < e => Some(frame.slice(s..e)),
+            Some((s, e)) if s < e => Some(SmallBytes::from_frame(&frame, s, e)),
             _ => None,
         };
         if let Some((s, e)) = self.block.id {
-            self.last_event_id = Some(frame.slice(s..e));
+            self.last_event_id = Some(SmallBytes::from_frame(&frame, s, e));
         }
         let data = if self.block.more_data.is_empty() {
             frame.truncate(data_end);
@@ -355,7 +428,7 @@ impl Decoder for SseDecoder {
             return Ok(None);
         }
         loop {
-            if !self.prelude(src) {
+            if (self.at_start || self.skip_lf) && !self.prelude(src) {
                 return Ok(None);
             }
             let search = self.block.search;
@@ -383,6 +456,13 @@ impl Decoder for SseDecoder {
                 self.field(src, self.block.scan, eol);
                 self.block.scan = next;
                 self.block.search = next;
+                // The common end of a block, a blank line ending in LF right after this line,
+                // is seen here without another search.
+                if src.get(next) == Some(&b'\n') {
+                    if let Some(event) = self.dispatch(src, next + 1)? {
+                        return Ok(Some(event));
+                    }
+                }
             }
         }
     }

@@ -118,6 +118,11 @@ pub(crate) async fn handle(
     mut multipart: Multipart,
 ) -> Response {
     if let Err(rejection) = state.auth.check_request(&headers) {
+        // Read the upload to its end before answering, as an HTTP front end does: answering and
+        // closing mid-upload makes the client see a reset connection instead of the 401.
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
         return (
             rejection.status(),
             Json(json!({"detail": rejection.to_string()})),

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use codex_pipe_engine::{ByteStreamExt, SseDecoder, SseEvent};
+use codex_pipe_engine::{ByteStreamExt, SmallBytes, SseDecoder, SseEvent};
 use futures::StreamExt;
 use serde::Deserialize;
 
@@ -55,9 +55,9 @@ pub fn fixtures() -> Vec<Fixture> {
                 .map(|line| {
                     let e: Expected = serde_json::from_str(line).expect("expected line is JSON");
                     SseEvent {
-                        event: e.event.map(Bytes::from),
+                        event: e.event.map(SmallBytes::from),
                         data: Bytes::from(e.data),
-                        id: e.id.map(Bytes::from),
+                        id: e.id.map(SmallBytes::from),
                         retry: e.retry,
                     }
                 })

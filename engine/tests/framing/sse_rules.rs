@@ -1,13 +1,13 @@
 //! One test per WHATWG event-stream rule, each with scripted read boundaries.
 
 use bytes::Bytes;
-use codex_pipe_engine::{SseDecoder, SseEvent};
+use codex_pipe_engine::{SmallBytes, SseDecoder, SseEvent, INLINE_CAPACITY};
 
 use super::{run, run_with, Out};
 
 fn ev(event: Option<&str>, data: &str) -> Out<SseEvent> {
     Out::Frame(SseEvent {
-        event: event.map(|e| Bytes::copy_from_slice(e.as_bytes())),
+        event: event.map(SmallBytes::from),
         data: Bytes::copy_from_slice(data.as_bytes()),
         id: None,
         retry: None,
@@ -210,10 +210,43 @@ fn single_data_line_event_is_a_slice_of_the_read_buffer() {
         base + 15,
         "data points into the read buffer"
     );
+    let name = event.event.expect("named event");
+    assert_eq!(&name[..], b"e");
+    assert!(name.is_inline(), "a short event type is copied inline");
+}
+
+#[test]
+fn long_event_type_and_id_are_slices_of_the_read_buffer() {
+    use tokio_util::codec::Decoder;
+    let name = "n".repeat(INLINE_CAPACITY + 1);
+    let id = "i".repeat(INLINE_CAPACITY + 5);
+    let raw = format!("event: {name}\nid: {id}\ndata: x\n\ndata: y\n\n");
+    let mut buf = bytes::BytesMut::from(raw.as_bytes());
+    let base = buf.as_ptr() as usize;
+    let mut decoder = SseDecoder::new();
+    let first = decoder
+        .decode(&mut buf)
+        .expect("valid")
+        .expect("first event");
+    let event = first.event.expect("named event");
+    assert_eq!(&event[..], name.as_bytes());
+    assert!(!event.is_inline());
     assert_eq!(
-        event.event.as_ref().map(|e| e.as_ptr() as usize),
-        Some(base + 7)
+        event.as_ptr() as usize,
+        base + 7,
+        "event type points into the buffer"
     );
+    let first_id = first.id.expect("id");
+    assert_eq!(&first_id[..], id.as_bytes());
+    assert_eq!(first_id.as_ptr() as usize, base + 7 + name.len() + 5);
+    // The id persists to the next event, still the same slice.
+    let second = decoder
+        .decode(&mut buf)
+        .expect("valid")
+        .expect("second event");
+    assert_eq!(second.event, None);
+    assert_eq!(second.id.as_deref(), Some(id.as_bytes()));
+    assert_eq!(second.id.expect("id").as_ptr(), first_id.as_ptr());
 }
 
 const LIMIT_ERR: &str = "SSE event is longer than the limit of 16 bytes";
