@@ -1,13 +1,12 @@
 //! The LLM surfaces (`llm_router`) over an in-process simulated backend, checked on the wire
 //! with reqwest, then with the official OpenAI Python SDK (`bin/tests/sdk/chat*.py`).
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use codex_pipe::auth::AuthSource;
 use codex_pipe::llm::{llm_router, LlmConfig, LlmState};
+use codex_pipe::server::SimBackend;
 use codex_pipe::sim::responses::{responses_base_url, SIM_TEXT, STATS_PATH};
-use codex_pipe::sim::{Sim, SimConfig};
+use codex_pipe::sim::SimConfig;
 use codex_pipe::upstream::responses::{ResponsesClient, ResponsesConfig};
 use codex_pipe::upstream::{http_client, HttpConfig};
 use codex_pipe_protocols::models::ModelCatalog;
@@ -20,8 +19,7 @@ mod responses;
 const LIMIT: Duration = Duration::from_secs(60);
 
 struct Env {
-    sim: Sim,
-    home: tempfile::TempDir,
+    backend: SimBackend,
     base: String,
     http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
@@ -39,22 +37,11 @@ impl Env {
     }
 
     async fn start_with(tune: impl FnOnce(&mut ResponsesConfig)) -> Env {
-        let sim = Sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), SimConfig::default())
-            .await
-            .expect("sim");
-        let home = tempfile::tempdir().expect("tempdir");
-        let auth_file = home.path().join("auth.json");
-        sim.write_auth_json(&auth_file).expect("auth.json");
+        let backend = SimBackend::start(SimConfig::default()).await.expect("sim");
         let http = http_client(&HttpConfig::default()).expect("client");
-        let auth = AuthSource {
-            auth_file: Some(auth_file),
-            refresh_url: Some(sim.refresh_url()),
-            ..AuthSource::default()
-        }
-        .build(http.clone())
-        .expect("auth");
+        let auth = backend.auth_source().build(http.clone()).expect("auth");
         let mut config = ResponsesConfig {
-            base_url: responses_base_url(&sim.base_url()),
+            base_url: responses_base_url(&backend.sim.base_url()),
             retry_backoff: Duration::from_millis(20),
             ..ResponsesConfig::default()
         };
@@ -74,8 +61,7 @@ impl Env {
                 .expect("serve");
         });
         Env {
-            sim,
-            home,
+            backend,
             base,
             http,
             server,
@@ -97,7 +83,7 @@ impl Env {
 
     async fn stats(&self) -> Value {
         self.http
-            .get(format!("{}{STATS_PATH}", self.sim.base_url()))
+            .get(format!("{}{STATS_PATH}", self.backend.sim.base_url()))
             .send()
             .await
             .expect("stats")
@@ -452,7 +438,7 @@ async fn server_errors_are_resent_a_bounded_number_of_times() {
 async fn expired_token_is_refreshed_once() {
     within(async {
         let env = Env::start().await;
-        env.sim.auth().expire_access_tokens();
+        env.backend.sim.auth().expire_access_tokens();
         let v: Value = env
             .chat(user("hi", false))
             .await
@@ -460,7 +446,7 @@ async fn expired_token_is_refreshed_once() {
             .await
             .expect("json");
         assert_eq!(v["choices"][0]["message"]["content"], SIM_TEXT);
-        assert_eq!(env.sim.auth().refresh_count(), 1);
+        assert_eq!(env.backend.sim.auth().refresh_count(), 1);
         let stats = env.stats().await;
         assert_eq!(
             (stats["requests"].as_u64(), stats["rejected"].as_u64()),
@@ -514,7 +500,7 @@ async fn backend_sees_codex_headers_and_a_clean_body() {
         assert_eq!(h["accept"], "text/event-stream");
         assert_eq!(h["session_id"], "conv-1");
         assert_eq!(h["x-openai-subagent"], "review");
-        assert_eq!(h["chatgpt-account-id"], env.sim.auth().account_id());
+        assert_eq!(h["chatgpt-account-id"], env.backend.sim.auth().account_id());
         let b = &echo["body"];
         assert_eq!(
             (b["store"].clone(), b["stream"].clone()),

@@ -1,10 +1,9 @@
 //! The 401 → refresh → replay path of the dictation client, against the simulated backend.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use codex_pipe::auth::AuthSource;
-use codex_pipe::sim::{Sim, SimConfig};
+use codex_pipe::server::SimBackend;
+use codex_pipe::sim::SimConfig;
 use codex_pipe::upstream::transcribe::{TranscribeRequest, Transcriber};
 use codex_pipe::upstream::{http_client, HttpConfig};
 use codex_pipe_codecs::{Input, TranscodeOptions};
@@ -16,23 +15,12 @@ fn fixture(name: &str) -> std::fs::File {
     std::fs::File::open(path).expect("fixture")
 }
 
-async fn setup() -> (Sim, tempfile::TempDir, Transcriber) {
-    let sim = Sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), SimConfig::default())
-        .await
-        .expect("sim");
-    let home = tempfile::tempdir().expect("tempdir");
-    let auth_file = home.path().join("auth.json");
-    sim.write_auth_json(&auth_file).expect("auth.json");
+async fn setup() -> (SimBackend, Transcriber) {
+    let backend = SimBackend::start(SimConfig::default()).await.expect("sim");
     let http = http_client(&HttpConfig::default()).expect("client");
-    let auth = AuthSource {
-        auth_file: Some(auth_file),
-        refresh_url: Some(sim.refresh_url()),
-        ..AuthSource::default()
-    }
-    .build(http.clone())
-    .expect("auth");
-    let transcriber = Transcriber::new(http, auth, sim.transcribe_url());
-    (sim, home, transcriber)
+    let auth = backend.auth_source().build(http.clone()).expect("auth");
+    let transcriber = Transcriber::new(http, auth, backend.transcribe_url());
+    (backend, transcriber)
 }
 
 fn request(name: &str, stream: bool) -> TranscribeRequest {
@@ -54,8 +42,9 @@ fn request(name: &str, stream: bool) -> TranscribeRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_token_is_refreshed_once_and_the_upload_replayed() {
-    let (sim, home, transcriber) = setup().await;
-    let before = std::fs::read(home.path().join("auth.json")).expect("auth.json");
+    let (backend, transcriber) = setup().await;
+    let (sim, auth_file) = (&backend.sim, backend.auth_file());
+    let before = std::fs::read(&auth_file).expect("auth.json");
     sim.auth().expire_access_tokens();
     // A converted (SILK → Opus) upload from a one-way stream: the replay must come from the spool.
     let t = tokio::time::timeout(
@@ -71,12 +60,12 @@ async fn expired_token_is_refreshed_once_and_the_upload_replayed() {
         t.text
     );
     assert_eq!(sim.auth().refresh_count(), 1);
-    let after = std::fs::read(home.path().join("auth.json")).expect("auth.json");
+    let after = std::fs::read(&auth_file).expect("auth.json");
     assert_ne!(before, after, "auth.json was written back");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(home.path().join("auth.json"))
+        let mode = std::fs::metadata(&auth_file)
             .expect("meta")
             .permissions()
             .mode();
@@ -90,7 +79,8 @@ async fn expired_token_is_refreshed_once_and_the_upload_replayed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_401s_cause_exactly_one_refresh() {
-    let (sim, _home, transcriber) = setup().await;
+    let (backend, transcriber) = setup().await;
+    let sim = &backend.sim;
     sim.auth().expire_access_tokens();
     let tasks: Vec<_> = (0..20)
         .map(|i| {

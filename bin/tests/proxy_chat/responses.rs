@@ -39,12 +39,12 @@ async fn responses_passthrough_forwards_events_unchanged() {
 
         // The same fixed-up request sent straight to the simulator.
         let fixed = codex_pipe_protocols::responses::fixup_responses_request(req.to_string().as_bytes()).expect("fixup");
-        let auth = AuthSource { auth_file: Some(env.home.path().join("auth.json")), ..AuthSource::default() }
+        let auth = AuthSource { auth_file: Some(env.backend.auth_file()), ..AuthSource::default() }
             .build(env.http.clone())
             .expect("auth");
         let creds = auth.credentials().await.expect("creds");
         let direct = creds
-            .apply(env.http.post(format!("{}/responses", responses_base_url(&env.sim.base_url()))).body(fixed.body))
+            .apply(env.http.post(format!("{}/responses", responses_base_url(&env.backend.sim.base_url()))).body(fixed.body))
             .send()
             .await
             .expect("direct");
