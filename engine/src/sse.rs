@@ -341,6 +341,57 @@ impl SseDecoder {
         self.dispatch_other(src, end)
     }
 
+    /// The common block, `event: <name>\n` (optional) then `data: <value>\n\n`, at the start of
+    /// `src` with nothing scanned yet, cut off without touching the block state; `None` when the
+    /// block has any other shape or is incomplete, for the general scan to handle.
+    ///
+    /// The same rules as the general scan: a line ends at its first CR or LF (a CR sends the
+    /// block to the general scan), one space after the colon is removed, an empty `event` value
+    /// means no type, and a block longer than the limit is left to the general scan's error.
+    #[inline(always)]
+    fn fast_event(&self, src: &mut BytesMut) -> Option<SseEvent> {
+        const EVENT: &[u8] = b"event: ";
+        const DATA: &[u8] = b"data: ";
+        let buf: &[u8] = src;
+        let (event, data_line) = if buf.starts_with(EVENT) {
+            let eol = EVENT.len() + memchr::memchr2(b'\n', b'\r', &buf[EVENT.len()..])?;
+            if buf[eol] != b'\n' {
+                return None;
+            }
+            let event = if eol > EVENT.len() {
+                Some(SmallBytes::inline_from(buf, EVENT.len(), eol)?)
+            } else {
+                None
+            };
+            (event, eol + 1)
+        } else {
+            (None, 0)
+        };
+        if !buf[data_line..].starts_with(DATA) {
+            return None;
+        }
+        let data_start = data_line + DATA.len();
+        let data_end = data_start + memchr::memchr2(b'\n', b'\r', &buf[data_start..])?;
+        // The data line ends in LF and the next line is blank (an LF): the block is complete.
+        // Its length, without the blank line, is `data_end + 1`.
+        if buf[data_end] != b'\n' || buf.get(data_end + 1) != Some(&b'\n') {
+            return None;
+        }
+        if data_end >= self.max_event_bytes {
+            return None;
+        }
+        // Trimmed as `Bytes` (two field updates), not as `BytesMut` (kind checks).
+        let mut data = src.split_to(data_end + 2).freeze();
+        data.truncate(data_end);
+        data.advance(data_start);
+        Some(SseEvent {
+            event,
+            data,
+            id: self.last_event_id.clone(),
+            retry: None,
+        })
+    }
+
     /// [`Self::dispatch`] of an over-long block, a block without data, several `data` lines or
     /// a long `event` or `id`.
     #[inline(never)]
@@ -432,6 +483,11 @@ impl Decoder for SseDecoder {
                 return Ok(None);
             }
             let search = self.block.search;
+            if search == 0 {
+                if let Some(event) = self.fast_event(src) {
+                    return Ok(Some(event));
+                }
+            }
             let Some(offset) = memchr::memchr2(b'\n', b'\r', &src[search..]) else {
                 self.block.search = src.len();
                 if src.len() > self.max_event_bytes {
@@ -481,3 +537,7 @@ impl Decoder for SseDecoder {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+#[path = "sse_tests.rs"]
+mod tests;
