@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `POST /oauth/token` | [`oauth`]: rotating single-use refresh tokens |
 //! | `POST /backend-api/transcribe` | [`transcribe`]: inspects and decodes the upload, describes it |
+//! | `POST /backend-api/codex/responses`, `…/responses/compact`, `GET …/codex/sim/stats` | [`responses`]: validates like the real backend, streams the scenario a `sim:` marker picks |
 //!
 //! [`Sim::start`] binds a listener and serves in the background; [`Sim::base_url`] is what the
 //! clients point at, and [`Sim::write_auth_json`] writes a login whose refresh URL is the sim's.
