@@ -73,6 +73,7 @@ mod error;
 mod ndjson;
 mod small_bytes;
 mod sse;
+mod sse_event;
 mod stream;
 
 pub use driver::{Drive, DriveConfig, Recovery, Transcoder};
@@ -80,5 +81,6 @@ pub use encode::{NdjsonEncoder, SseEncoder};
 pub use error::{DriveError, FrameError, ReadError};
 pub use ndjson::{NdjsonDecoder, DEFAULT_MAX_LINE_BYTES};
 pub use small_bytes::{SmallBytes, INLINE_CAPACITY};
-pub use sse::{SseDecoder, SseEvent, DEFAULT_MAX_EVENT_BYTES};
+pub use sse::{SseDecoder, DEFAULT_MAX_EVENT_BYTES};
+pub use sse_event::SseEvent;
 pub use stream::{ByteStreamExt, Frames};

@@ -1,10 +1,11 @@
 //! `text/event-stream` decoding (WHATWG HTML §9.2.6 "Parsing an event stream").
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BytesMut};
 use tokio_util::codec::Decoder;
 
 use crate::error::FrameError;
 use crate::small_bytes::SmallBytes;
+use crate::sse_event::{Rare, SseEvent};
 
 /// The default for [`SseDecoder::with_max_event_bytes`]: 16 MiB.
 ///
@@ -12,37 +13,6 @@ use crate::small_bytes::SmallBytes;
 /// (`partial_image_b64`), small enough that a hostile upstream cannot grow the read buffer
 /// without bound.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
-
-/// One dispatched server-sent event.
-///
-/// `data` is a [`Bytes`] slice of the decoder's read buffer (no copy), except for an event with
-/// several `data:` lines, whose values are joined into one new buffer. `event` and `id` are
-/// [`SmallBytes`]: copied inline when short (no reference count to pay per event), a slice of
-/// the read buffer when longer than [`INLINE_CAPACITY`](crate::INLINE_CAPACITY). The bytes are not
-/// UTF-8 checked here (the spec decodes the stream as UTF-8 with replacement; callers that parse
-/// the data as JSON validate it there, once).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SseEvent {
-    /// The event type: the value of the last `event` field of the block, `None` when there was
-    /// none or it was empty ("If the event type buffer has a value other than the empty string,
-    /// change the type of the newly created event to equal the value of the event type buffer";
-    /// otherwise the type is `message`).
-    pub event: Option<SmallBytes>,
-    /// The data: the values of the block's `data` fields joined with `\n` ("append the field
-    /// value to the data buffer, then append a single U+000A LINE FEED (LF) character"; "If the
-    /// data buffer's last character is a U+000A LINE FEED (LF) character, then remove the last
-    /// character from the data buffer").
-    pub data: Bytes,
-    /// The last event ID buffer at dispatch time. It persists across events ("set the last
-    /// event ID buffer to the field value"), so it is `Some` on every event after the first
-    /// valid `id` field of the stream; `Some` empty bytes after an empty `id` field (a reset).
-    /// An `id` field whose value contains U+0000 NULL is ignored.
-    pub id: Option<SmallBytes>,
-    /// The `retry` field of this event's block, in milliseconds, when it "consists of only
-    /// ASCII digits" (and fits in a `u64`); other values are ignored. The stream-wide value is
-    /// [`SseDecoder::reconnection_time`].
-    pub retry: Option<u64>,
-}
 
 /// What the block being scanned has seen so far; offsets are into the read buffer, whose first
 /// byte is always the first byte of the block.
@@ -119,7 +89,8 @@ pub struct SseDecoder {
     skipping: bool,
     /// While skipping: the next byte starts a line.
     skip_line_start: bool,
-    last_event_id: Option<SmallBytes>,
+    /// The last event ID buffer (with no `retry`), cloned into every event until it changes.
+    last_event_id: Option<Box<Rare>>,
     reconnection_time: Option<u64>,
     block: Block,
 }
@@ -160,13 +131,25 @@ impl SseDecoder {
     /// The stream's last event ID (what a reconnecting client sends as `Last-Event-ID`), as of
     /// the last completed block; `None` when no valid `id` field was seen yet.
     pub fn last_event_id(&self) -> Option<&SmallBytes> {
-        self.last_event_id.as_ref()
+        self.last_event_id
+            .as_ref()
+            .and_then(|rare| rare.id.as_ref())
     }
 
     /// The stream's reconnection time in milliseconds, from the last valid `retry` field of a
     /// completed block; `None` when there was none.
     pub fn reconnection_time(&self) -> Option<u64> {
         self.reconnection_time
+    }
+
+    /// The `id` and `retry` of an event dispatched now with the block's `retry`: the shared
+    /// last event ID when there is no `retry` (nothing to do until a stream sets an ID).
+    #[inline(always)]
+    fn rare(&self, retry: Option<u64>) -> Option<Box<Rare>> {
+        match retry {
+            None => self.last_event_id.clone(),
+            Some(_) => Rare::new(self.last_event_id().cloned(), retry),
+        }
     }
 
     /// Drops an LF that completes a CRLF split across reads, and a leading BOM.
@@ -320,7 +303,7 @@ impl SseDecoder {
             };
             if let (Some(event), Some(id)) = (event, id) {
                 if id.is_some() {
-                    self.last_event_id = id;
+                    self.last_event_id = Rare::new(id, None);
                 }
                 let retry = block.retry;
                 if retry.is_some() {
@@ -333,8 +316,7 @@ impl SseDecoder {
                 return Ok(Some(SseEvent {
                     event,
                     data: frame.freeze(),
-                    id: self.last_event_id.clone(),
-                    retry,
+                    rare: self.rare(retry),
                 }));
             }
         }
@@ -387,8 +369,7 @@ impl SseDecoder {
         Some(SseEvent {
             event,
             data,
-            id: self.last_event_id.clone(),
-            retry: None,
+            rare: self.last_event_id.clone(),
         })
     }
 
@@ -412,7 +393,7 @@ impl SseDecoder {
         }
         let Some((data_start, data_end)) = self.block.data else {
             if let Some((s, e)) = self.block.id {
-                self.last_event_id = Some(SmallBytes::copy_from_slice(&src[s..e]));
+                self.last_event_id = Rare::new(Some(SmallBytes::copy_from_slice(&src[s..e])), None);
             }
             src.advance(end);
             self.block.reset();
@@ -424,7 +405,7 @@ impl SseDecoder {
             _ => None,
         };
         if let Some((s, e)) = self.block.id {
-            self.last_event_id = Some(SmallBytes::from_frame(&frame, s, e));
+            self.last_event_id = Rare::new(Some(SmallBytes::from_frame(&frame, s, e)), None);
         }
         let data = if self.block.more_data.is_empty() {
             frame.truncate(data_end);
@@ -449,8 +430,7 @@ impl SseDecoder {
         Ok(Some(SseEvent {
             event,
             data,
-            id: self.last_event_id.clone(),
-            retry,
+            rare: self.rare(retry),
         }))
     }
 }

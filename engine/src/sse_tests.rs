@@ -1,5 +1,6 @@
 //! Unit tests of the SSE decoder's fast path against its general scan.
 use super::*;
+use bytes::Bytes;
 
 /// A decoded event as `(event, data, id)`, or the error's message.
 type Outcome = Result<(Vec<u8>, Vec<u8>, Vec<u8>), String>;
@@ -13,7 +14,7 @@ fn both_ways(stream: &[u8], limit: usize) -> [Vec<Outcome>; 2] {
         let mut out = Vec::new();
         let mut push = |r: Result<Option<SseEvent>, FrameError>| match r {
             Ok(Some(e)) => {
-                let id = e.id.map(|id| id.to_vec()).unwrap_or_default();
+                let id = e.id().map(|id| id.to_vec()).unwrap_or_default();
                 let event = e.event.map(|ev| ev.to_vec()).unwrap_or_default();
                 out.push(Ok((event, e.data.to_vec(), id)));
                 true
@@ -77,4 +78,24 @@ fn common_block_shortcut_follows_the_general_rules() {
             ),
         ]
     );
+}
+
+#[test]
+fn rare_fields_keep_the_event_small_and_compare_by_value() {
+    // Returned by value from every `decode` call: 80 bytes, not 128.
+    assert_eq!(std::mem::size_of::<SseEvent>(), 80);
+    let plain = SseEvent::new(Some(SmallBytes::from("e")), Bytes::from_static(b"d"));
+    assert_eq!((plain.id(), plain.retry()), (None, None));
+    let both = plain
+        .clone()
+        .with_id(Some(SmallBytes::from("7")))
+        .with_retry(Some(1500));
+    assert_eq!(both.id().map(|id| &id[..]), Some(&b"7"[..]));
+    assert_eq!(both.retry(), Some(1500));
+    // Clearing both gives back the plain event, whatever the order.
+    assert_eq!(both.clone().with_id(None).with_retry(None), plain);
+    assert_eq!(both.clone().with_retry(None).with_id(None), plain);
+    assert_ne!(both.clone().with_retry(None), plain);
+    let debug = format!("{both:?}");
+    assert!(debug.contains("id: Some(b\"7\")") && debug.contains("retry: Some(1500)"));
 }

@@ -54,12 +54,9 @@ pub fn fixtures() -> Vec<Fixture> {
                 .lines()
                 .map(|line| {
                     let e: Expected = serde_json::from_str(line).expect("expected line is JSON");
-                    SseEvent {
-                        event: e.event.map(SmallBytes::from),
-                        data: Bytes::from(e.data),
-                        id: e.id.map(SmallBytes::from),
-                        retry: e.retry,
-                    }
+                    SseEvent::new(e.event.map(SmallBytes::from), Bytes::from(e.data))
+                        .with_id(e.id.map(SmallBytes::from))
+                        .with_retry(e.retry)
                 })
                 .collect();
             Fixture {
@@ -136,7 +133,7 @@ fn fixtures_agree_with_eventsource_stream() {
                 assert_eq!(event, b.event.as_bytes(), "{}", fixture.name);
                 assert_eq!(&a.data[..], b.data.as_bytes(), "{}", fixture.name);
                 assert_eq!(
-                    a.id.as_deref().unwrap_or(b""),
+                    a.id().map_or(&b""[..], |id| &id[..]),
                     b.id.as_bytes(),
                     "{}",
                     fixture.name

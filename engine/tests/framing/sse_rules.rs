@@ -6,12 +6,10 @@ use codex_pipe_engine::{SmallBytes, SseDecoder, SseEvent, INLINE_CAPACITY};
 use super::{run, run_with, Out};
 
 fn ev(event: Option<&str>, data: &str) -> Out<SseEvent> {
-    Out::Frame(SseEvent {
-        event: event.map(SmallBytes::from),
-        data: Bytes::copy_from_slice(data.as_bytes()),
-        id: None,
-        retry: None,
-    })
+    Out::Frame(SseEvent::new(
+        event.map(SmallBytes::from),
+        Bytes::copy_from_slice(data.as_bytes()),
+    ))
 }
 
 fn decode(chunks: &[&[u8]]) -> Vec<Out<SseEvent>> {
@@ -138,7 +136,7 @@ fn id_persists_resets_and_ignores_nul() {
     let got = frames(decode(&[
         b"id: 1\ndata: a\n\ndata: b\n\nid: 2\0x\ndata: c\n\nid\ndata: d\n\nid: 3\n\ndata: e\n\n",
     ]));
-    let ids: Vec<Option<&[u8]>> = got.iter().map(|e| e.id.as_deref()).collect();
+    let ids: Vec<Option<&[u8]>> = got.iter().map(|e| e.id().map(|id| &id[..])).collect();
     assert_eq!(
         ids,
         vec![
@@ -171,7 +169,7 @@ fn retry_accepts_only_ascii_digits() {
     let got = frames(decode(&[
         b"retry: 3000\ndata: a\n\nretry: 12a\ndata: b\n\nretry: -1\ndata: c\n\nretry:\ndata: d\n\nretry:  5\ndata: e\n\nretry: 99999999999999999999999\ndata: f\n\n",
     ]));
-    let retries: Vec<Option<u64>> = got.iter().map(|e| e.retry).collect();
+    let retries: Vec<Option<u64>> = got.iter().map(|e| e.retry()).collect();
     assert_eq!(retries, vec![Some(3000), None, None, None, None, None]);
 }
 
@@ -228,7 +226,7 @@ fn long_event_type_and_id_are_slices_of_the_read_buffer() {
         .decode(&mut buf)
         .expect("valid")
         .expect("first event");
-    let event = first.event.expect("named event");
+    let event = first.event.as_ref().expect("named event");
     assert_eq!(&event[..], name.as_bytes());
     assert!(!event.is_inline());
     assert_eq!(
@@ -236,7 +234,7 @@ fn long_event_type_and_id_are_slices_of_the_read_buffer() {
         base + 7,
         "event type points into the buffer"
     );
-    let first_id = first.id.expect("id");
+    let first_id = first.id().cloned().expect("id");
     assert_eq!(&first_id[..], id.as_bytes());
     assert_eq!(first_id.as_ptr() as usize, base + 7 + name.len() + 5);
     // The id persists to the next event, still the same slice.
@@ -245,8 +243,8 @@ fn long_event_type_and_id_are_slices_of_the_read_buffer() {
         .expect("valid")
         .expect("second event");
     assert_eq!(second.event, None);
-    assert_eq!(second.id.as_deref(), Some(id.as_bytes()));
-    assert_eq!(second.id.expect("id").as_ptr(), first_id.as_ptr());
+    assert_eq!(second.id().map(|id| &id[..]), Some(id.as_bytes()));
+    assert_eq!(second.id().expect("id").as_ptr(), first_id.as_ptr());
 }
 
 const LIMIT_ERR: &str = "SSE event is longer than the limit of 16 bytes";
@@ -292,7 +290,7 @@ fn over_long_event_id_and_retry_are_discarded_with_it() {
         let Out::Frame(last) = &got[2] else {
             panic!("{got:?}")
         };
-        assert_eq!(last.id.as_deref(), Some(&b"1"[..]));
+        assert_eq!(last.id().map(|id| &id[..]), Some(&b"1"[..]));
         assert_eq!(decoder.reconnection_time(), None);
     }
 }
