@@ -458,7 +458,7 @@ pub fn parse_status_error(status: u16, body: &[u8], header_retry: Option<Duratio
             if trimmed.is_empty() {
                 format!("HTTP {status} with an empty body")
             } else {
-                clip(trimmed, ERROR_TEXT_CLIP).to_owned()
+                trimmed[..trimmed.floor_char_boundary(ERROR_TEXT_CLIP)].to_owned()
             }
         });
     let resets_in = field("resets_in_seconds")
@@ -476,17 +476,6 @@ pub fn parse_status_error(status: u16, body: &[u8], header_retry: Option<Duratio
         resets_at: field("resets_at").and_then(Value::as_u64),
         message,
     }
-}
-
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]

@@ -147,14 +147,7 @@ fn mcp_short(name: &str) -> Option<String> {
 
 /// `s` cut to at most `max` bytes at a character boundary.
 fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    &s[..s.floor_char_boundary(max)]
 }
 
 /// A call id or item id of at most [`MAX_ID_LEN`] bytes: longer ids become their first 47
