@@ -127,14 +127,8 @@ pub(crate) async fn handle(
     State(state): State<LlmState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    match chat(&state, &headers, &body).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn chat(state: &LlmState, headers: &HeaderMap, body: &[u8]) -> Result<Response, LlmError> {
+) -> Result<Response, LlmError> {
+    let (state, headers, body) = (&state, &headers, &body[..]);
     let mut req = parse_request(body)?;
     let requested = req.model.clone();
     state.catalog().apply(&mut req);

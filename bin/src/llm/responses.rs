@@ -205,18 +205,8 @@ pub(crate) async fn handle(
     State(state): State<LlmState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    match responses(&state, &headers, &body).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn responses(
-    state: &LlmState,
-    headers: &HeaderMap,
-    body: &[u8],
 ) -> Result<Response, LlmError> {
+    let (state, headers, body) = (&state, &headers, &body[..]);
     let body = resolve_model(state, body)?;
     let fixed = fixup_responses_request(&body)?;
     if !fixed.dropped.is_empty() {
@@ -335,14 +325,8 @@ pub(crate) async fn handle_compact(
     State(state): State<LlmState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    match compact(&state, &headers, &body).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn compact(state: &LlmState, headers: &HeaderMap, body: &[u8]) -> Result<Response, LlmError> {
+) -> Result<Response, LlmError> {
+    let (state, headers, body) = (&state, &headers, &body[..]);
     let session_id = session_of(headers, body);
     let body = resolve_model(state, body)?;
     let fixed = fixup_compact_request(&body)?;
