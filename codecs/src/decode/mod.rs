@@ -52,13 +52,60 @@ pub struct DecodeOptions {
     pub raw_pcm: Option<RawPcmFormat>,
 }
 
-/// Open the decoder for a sniffed input. The first packet is decoded here, so a stream that
-/// cannot be decoded at all fails before anything is produced.
+/// Open the decoder for a sniffed input. The first block is decoded here, so a stream that
+/// cannot be decoded at all (a file `rust-silk` rejects, a container with no audio packet) fails
+/// before anything is produced.
 ///
 /// # Errors
-/// [`CodecError::Unsupported`] for containers nothing here decodes, the demuxer's or decoder's
-/// error otherwise.
+/// [`CodecError::Unsupported`] for containers nothing here decodes, [`CodecError::Corrupt`] when
+/// no block decodes, the demuxer's or decoder's error otherwise.
 pub fn open(input: SniffedInput, opts: &DecodeOptions) -> Result<Box<dyn PcmSource>, CodecError> {
+    let container = input.container;
+    let mut inner = open_source(input, opts)?;
+    let first = match inner.next_block()? {
+        Some(block) => block.to_vec(),
+        None => {
+            return Err(CodecError::corrupt(
+                container,
+                "the stream holds no decodable audio",
+            ))
+        }
+    };
+    Ok(Box::new(Primed {
+        inner,
+        first,
+        pending: true,
+    }))
+}
+
+/// A source whose first block [`open`] already decoded; it is handed out first.
+struct Primed {
+    inner: Box<dyn PcmSource>,
+    first: Vec<f32>,
+    pending: bool,
+}
+
+impl PcmSource for Primed {
+    fn spec(&self) -> PcmSpec {
+        self.inner.spec()
+    }
+
+    fn codec_name(&self) -> &str {
+        self.inner.codec_name()
+    }
+
+    fn next_block(&mut self) -> Result<Option<&[f32]>, CodecError> {
+        if std::mem::take(&mut self.pending) {
+            return Ok(Some(&self.first));
+        }
+        self.inner.next_block()
+    }
+}
+
+fn open_source(
+    input: SniffedInput,
+    opts: &DecodeOptions,
+) -> Result<Box<dyn PcmSource>, CodecError> {
     match input.container {
         Container::Silk | Container::SilkTencent => {
             Ok(Box::new(silk::SilkSource::spawn(input, &opts.silk)?))

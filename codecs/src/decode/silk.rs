@@ -55,7 +55,6 @@ pub(crate) struct SilkSource {
     /// Bytes of `bytes` carried over from the last read (an odd byte of a split sample).
     carry: usize,
     block: Vec<f32>,
-    primed: bool,
     finished: bool,
     frames: u64,
 }
@@ -116,7 +115,7 @@ impl SilkSource {
             let _ = stderr.read_to_string(&mut text);
             text
         });
-        let mut silk = SilkSource {
+        Ok(SilkSource {
             child,
             stdout,
             feeder: Some(feeder),
@@ -125,16 +124,9 @@ impl SilkSource {
             bytes: vec![0; READ_BYTES],
             carry: 0,
             block: Vec::new(),
-            primed: false,
             finished: false,
             frames: 0,
-        };
-        // Decode the first block now, so a file rust-silk rejects fails before any output.
-        match silk.read_block()? {
-            true => silk.primed = true,
-            false => silk.finish()?,
-        }
-        Ok(silk)
+        })
     }
 
     /// Read PCM into `self.block`; false at the end of the decoder's output.
@@ -213,10 +205,6 @@ impl PcmSource for SilkSource {
     }
 
     fn next_block(&mut self) -> Result<Option<&[f32]>, CodecError> {
-        if self.primed {
-            self.primed = false;
-            return Ok(Some(&self.block));
-        }
         if self.finished {
             return Ok(None);
         }

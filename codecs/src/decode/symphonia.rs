@@ -35,8 +35,6 @@ pub(crate) struct SymphoniaSource {
     codec: String,
     spec: PcmSpec,
     block: Vec<f32>,
-    /// The first block was decoded by `open` and not yet handed out.
-    primed: bool,
     finished: bool,
     frames: u64,
     /// Frames the container announces, where that figure is trustworthy (codecs.md §7.2).
@@ -145,7 +143,6 @@ impl SymphoniaSource {
                 channels: channels as u16,
             },
             block: Vec::new(),
-            primed: false,
             finished: false,
             frames: 0,
             announced,
@@ -156,18 +153,12 @@ impl SymphoniaSource {
         if container == Container::Mp4 && source.codec == "aac" {
             source.skip_left = AAC_PRIMING_FRAMES;
         }
-        if !source.decode_next(true)? {
-            return Err(CodecError::corrupt(
-                container,
-                "the stream holds no decodable audio",
-            ));
-        }
-        source.primed = true;
         Ok(source)
     }
 
-    /// Decode packets until one yields samples (into `self.block`); false at the end.
-    fn decode_next(&mut self, first: bool) -> Result<bool, CodecError> {
+    /// Decode packets until one yields samples (into `self.block`); false at the end. The first
+    /// block fixes the stream's [`PcmSpec`] (codec parameters may not carry it).
+    fn decode_next(&mut self) -> Result<bool, CodecError> {
         loop {
             let packet = match self.format.next_packet() {
                 Ok(Some(p)) => p,
@@ -222,7 +213,7 @@ impl SymphoniaSource {
             if self.block.is_empty() {
                 continue;
             }
-            if first {
+            if self.frames == 0 {
                 self.spec = PcmSpec {
                     sample_rate: rate,
                     channels,
@@ -279,14 +270,10 @@ impl PcmSource for SymphoniaSource {
     }
 
     fn next_block(&mut self) -> Result<Option<&[f32]>, CodecError> {
-        if self.primed {
-            self.primed = false;
-            return Ok(Some(&self.block));
-        }
         if self.finished {
             return Ok(None);
         }
-        match self.decode_next(false) {
+        match self.decode_next() {
             Ok(true) => Ok(Some(&self.block)),
             Ok(false) => {
                 self.finished = true;
