@@ -81,6 +81,62 @@ fn memchr_lines(reads: &[Bytes]) -> usize {
         .sum()
 }
 
+/// A `memchr` pass that stops at every line end (`memchr_iter` consumed one position at a time,
+/// so it cannot use the vectorised counting loop `count()` has): the bound for a scanner that
+/// visits each line, as every SSE parser must.
+fn memchr_each_line(reads: &[Bytes]) -> usize {
+    let mut lines = 0;
+    for read in reads {
+        for eol in memchr::memchr_iter(b'\n', read) {
+            black_box(eol);
+            lines += 1;
+        }
+    }
+    lines
+}
+
+/// The cost of the output alone: each read copied into a `BytesMut` and one zero-copy `Bytes`
+/// split off and dropped per event, at the event ends of the corpus found beforehand (no
+/// scanning at all). Any decoder that yields `Bytes` slices of its read buffer pays this.
+fn split_only(reads: &[Bytes], ends: &[Vec<usize>]) -> usize {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut events = 0;
+    for (read, ends) in reads.iter().zip(ends) {
+        buf.extend_from_slice(read);
+        for &end in ends {
+            black_box(buf.split_to(end).freeze());
+            events += 1;
+        }
+    }
+    events
+}
+
+/// For [`split_only`]: per read, the lengths to split off after appending it (each event's
+/// length, ending with its blank line, once the read that completes it has arrived).
+fn event_ends(sse: &[u8], reads: &[Bytes]) -> Vec<Vec<usize>> {
+    let mut ends = Vec::with_capacity(reads.len());
+    let mut pending = 0;
+    let mut offset = 0;
+    let mut next = memchr::memmem::find_iter(sse, b"\n\n")
+        .map(|at| at + 2)
+        .peekable();
+    let mut start = 0;
+    for read in reads {
+        offset += read.len();
+        pending += read.len();
+        let mut lens = Vec::new();
+        while let Some(&end) = next.peek().filter(|&&end| end <= offset) {
+            lens.push(end - start);
+            pending -= end - start;
+            start = end;
+            next.next();
+        }
+        ends.push(lens);
+    }
+    black_box(pending);
+    ends
+}
+
 /// The same pass after copying each read into a `BytesMut`, as every `Decoder` receives its
 /// input: the bound for a framer behind the `tokio_util` `Decoder` interface.
 fn copy_memchr_lines(reads: &[Bytes]) -> usize {
@@ -127,6 +183,14 @@ fn sse(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("memchr", "copy+lf"), |b| {
             b.iter(|| copy_memchr_lines(&reads));
+        });
+        group.bench_function(BenchmarkId::new("memchr", "each-lf"), |b| {
+            b.iter(|| memchr_each_line(&reads));
+        });
+        let ends = event_ends(&sse, &reads);
+        assert_eq!(split_only(&reads, &ends), corpus.events);
+        group.bench_function(BenchmarkId::new("floor", "copy+split"), |b| {
+            b.iter(|| split_only(&reads, &ends));
         });
         group.finish();
     }

@@ -6,7 +6,8 @@
 //! | item | what it does |
 //! |---|---|
 //! | [`SseDecoder`] | `text/event-stream` → [`SseEvent`] (WHATWG rules: LF / CR / CRLF, BOM, comments, `data` joining, `id`, `retry`), a `tokio_util` [`Decoder`](tokio_util::codec::Decoder) |
-//! | [`SmallBytes`] | the `event` / `id` value of an [`SseEvent`]: inline up to [`INLINE_CAPACITY`] bytes (no reference count), a [`Bytes`](bytes::Bytes) beyond |
+//! | [`SseEvent`] | one event: its type and data are two ranges of one [`Bytes`](bytes::Bytes) slice of the read buffer (no copy); `id` / `retry` behind one pointer |
+//! | [`SmallBytes`] | the `id` of an [`SseEvent`]: inline up to [`INLINE_CAPACITY`] bytes, a [`Bytes`](bytes::Bytes) beyond |
 //! | [`NdjsonDecoder`] | one [`Bytes`](bytes::Bytes) record per `\n`, `\r` trimmed, blank lines skipped |
 //! | [`SseEncoder`], [`NdjsonEncoder`] | events / records written straight into a [`BytesMut`](bytes::BytesMut), JSON serialized in place |
 //! | [`Drive`], [`Transcoder`] | runs a stateful transcoder over a byte stream: output per input chunk, keep-alives, idle timeout, in-band error on failure, cancellation on drop |
@@ -39,7 +40,7 @@
 //!     type Error = serde_json::Error;
 //!
 //!     fn on_frame(&mut self, ev: SseEvent, out: &mut BytesMut) -> Result<(), Self::Error> {
-//!         let delta = std::str::from_utf8(&ev.data).unwrap_or("");
+//!         let delta = std::str::from_utf8(ev.data()).unwrap_or("");
 //!         NdjsonEncoder::json(out, &serde_json::json!({ "delta": delta }))
 //!     }
 //!

@@ -79,6 +79,7 @@ impl Decoder for NdjsonDecoder {
     type Item = Bytes;
     type Error = FrameError;
 
+    #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
         loop {
             let Some(offset) = memchr::memchr(b'\n', &src[self.search..]) else {

@@ -1,5 +1,5 @@
-//! [`SmallBytes`]: a short byte string stored inline, for the `event` and `id` fields of an
-//! [`SseEvent`](crate::SseEvent).
+//! [`SmallBytes`]: a short byte string stored inline, for the `id` of an
+//! [`SseEvent`](crate::SseEvent) (the stream's last event ID).
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -8,23 +8,20 @@ use std::ops::Deref;
 
 use bytes::Bytes;
 
-/// How many bytes [`SmallBytes`] stores inline: 38, enough for the Codex Responses event types
-/// of nearly every event (`response.output_text.delta` has 26,
-/// `response.function_call_arguments.delta` 38), while a [`SmallBytes`] stays 40 bytes, so an
-/// [`SseEvent`](crate::SseEvent) stays small enough to be moved without a `memcpy` call (a 46-byte
-/// capacity measured slower than reference counting for that reason).
+/// How many bytes [`SmallBytes`] stores inline: 38, so a [`SmallBytes`] is 40 bytes, the size of
+/// its [`Bytes`] variant plus its tag (event IDs are usually short: a counter, a UUID is 36).
 pub const INLINE_CAPACITY: usize = 38;
 
 /// An immutable byte string that is stored inline (no allocation, no reference count) when it
 /// is at most [`INLINE_CAPACITY`] bytes long, and as a [`Bytes`] otherwise.
 ///
-/// [`SseDecoder`](crate::SseDecoder) uses it for the `event` and `id` field values: they are
-/// short, so copying them (a few dozen bytes) is cheaper than the two atomic reference-count
-/// operations a [`Bytes`] slice of the read buffer costs (one to make it, one to drop it).
-/// A longer value is a zero-copy [`Bytes`] slice of the read buffer, as before.
+/// [`SseDecoder`](crate::SseDecoder) uses it for the `id` field value, which persists into every
+/// later event of the stream (the last event ID buffer): stored inline, a short ID does not pin
+/// the read buffer it came from, so the buffer can be reclaimed and reused instead of
+/// reallocated. A longer value is a zero-copy [`Bytes`] slice of the read buffer.
 ///
-/// It dereferences to `[u8]`, so `event.event.as_deref()` is an `Option<&[u8]>`. Equality,
-/// ordering and hashing are by content, whatever the storage.
+/// It dereferences to `[u8]`, so `event.id().map(|id| &id[..])` is an `Option<&[u8]>`.
+/// Equality, ordering and hashing are by content, whatever the storage.
 #[derive(Clone)]
 pub struct SmallBytes(Repr);
 

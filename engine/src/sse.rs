@@ -63,10 +63,12 @@ impl Block {
 ///   line, the incomplete event is not dispatched": [`Decoder::decode_eof`] discards it.
 ///
 /// Zero copy: a block is cut off the read buffer with one `split_to().freeze()` when its blank
-/// line is found, and single-line `data` is that frame trimmed to the value (so an event costs
-/// one reference-count increment, and one decrement when dropped); short `event` and `id`
-/// values are copied inline ([`SmallBytes`]), longer ones are slices of the frame. The scan
-/// resumes where it stopped, so an event split over many reads is scanned once.
+/// line is found and trimmed to run from the `event` value to the end of the `data` value; the
+/// [`SseEvent`] is that slice and two offsets into it, so an event costs one reference-count
+/// increment (and one decrement when dropped) and no copy, whatever the length of its type.
+/// Only a block with several `data` lines or with its `event` after its `data` is copied (once,
+/// into a new block). An `id` is copied inline when short ([`SmallBytes`]). The scan resumes
+/// where it stopped, so an event split over many reads is scanned once.
 ///
 /// A block is applied as a whole when it ends: its `id` and `retry` fields take effect at its
 /// blank line, so a block cut off by the end of the stream, or discarded as over-long, changes
@@ -110,9 +112,11 @@ impl SseDecoder {
     /// A decoder that rejects blocks longer than `max_event_bytes` bytes (field and comment
     /// lines with their line ends, without the blank line that ends the block) with
     /// [`FrameError::EventTooLong`].
+    ///
+    /// The limit is at most `u32::MAX` (4 GiB): larger values are lowered to it.
     pub fn with_max_event_bytes(max_event_bytes: usize) -> Self {
         Self {
-            max_event_bytes,
+            max_event_bytes: max_event_bytes.min(u32::MAX as usize),
             at_start: true,
             skip_lf: false,
             skipping: false,
@@ -283,47 +287,49 @@ impl SseDecoder {
     /// The block ended with a blank line starting at `block.scan` and ending at `end`.
     ///
     /// Inlined into [`Decoder::decode`] so the event is built in place. This is the common
-    /// shape (one `data` line, short or no `event` and `id`): the frame is split off once and
-    /// trimmed to the data before it is frozen. Everything else is [`Self::dispatch_other`].
+    /// shape (one `data` line, an `event` field before it or none, no `id`): the frame is split
+    /// off once and trimmed to run from the type to the end of the data before it is frozen.
+    /// Everything else is [`Self::dispatch_other`].
     #[inline(always)]
     fn dispatch(&mut self, src: &mut BytesMut, end: usize) -> Result<Option<SseEvent>, FrameError> {
         let block = &self.block;
-        if let (Some((data_start, data_end)), true, false) = (
+        if let (Some((data_start, data_end)), true, false, None) = (
             block.data,
             block.more_data.is_empty(),
             block.scan > self.max_event_bytes,
+            block.id,
         ) {
-            let event = match block.event {
-                Some((s, e)) if s < e => SmallBytes::inline_from(src, s, e).map(Some),
-                _ => Some(None),
+            let start = match block.event {
+                Some((s, e)) if s < e && e <= data_start => Some(s),
+                Some((s, e)) if s < e => None,
+                _ => Some(data_start),
             };
-            let id = match block.id {
-                Some((s, e)) => SmallBytes::inline_from(src, s, e).map(Some),
-                None => Some(None),
-            };
-            if let (Some(event), Some(id)) = (event, id) {
-                if id.is_some() {
-                    self.last_event_id = Rare::new(id, None);
-                }
+            if let Some(start) = start {
+                let event_len = match block.event {
+                    Some((s, e)) if s < e => e - s,
+                    _ => 0,
+                };
                 let retry = block.retry;
                 if retry.is_some() {
                     self.reconnection_time = retry;
                 }
                 self.block.reset();
-                let mut frame = src.split_to(end);
+                let mut frame = src.split_to(end).freeze();
                 frame.truncate(data_end);
-                frame.advance(data_start);
-                return Ok(Some(SseEvent {
-                    event,
-                    data: frame.freeze(),
-                    rare: self.rare(retry),
-                }));
+                frame.advance(start);
+                // Offsets within a block no longer than `max_event_bytes <= u32::MAX`.
+                return Ok(Some(SseEvent::from_block(
+                    frame,
+                    (data_start - start) as u32,
+                    event_len as u32,
+                    self.rare(retry),
+                )));
             }
         }
         self.dispatch_other(src, end)
     }
 
-    /// The common block, `event: <name>\n` (optional) then `data: <value>\n\n`, at the start of
+    /// The common block, `event: <type>\n` (optional) then `data: <value>\n\n`, at the start of
     /// `src` with nothing scanned yet, cut off without touching the block state; `None` when the
     /// block has any other shape or is incomplete, for the general scan to handle.
     ///
@@ -335,19 +341,14 @@ impl SseDecoder {
         const EVENT: &[u8] = b"event: ";
         const DATA: &[u8] = b"data: ";
         let buf: &[u8] = src;
-        let (event, data_line) = if buf.starts_with(EVENT) {
+        let (event_len, data_line) = if buf.starts_with(EVENT) {
             let eol = EVENT.len() + memchr::memchr2(b'\n', b'\r', &buf[EVENT.len()..])?;
             if buf[eol] != b'\n' {
                 return None;
             }
-            let event = if eol > EVENT.len() {
-                Some(SmallBytes::inline_from(buf, EVENT.len(), eol)?)
-            } else {
-                None
-            };
-            (event, eol + 1)
+            (eol - EVENT.len(), eol + 1)
         } else {
-            (None, 0)
+            (0, 0)
         };
         if !buf[data_line..].starts_with(DATA) {
             return None;
@@ -362,19 +363,27 @@ impl SseDecoder {
         if data_end >= self.max_event_bytes {
             return None;
         }
-        // Trimmed as `Bytes` (two field updates), not as `BytesMut` (kind checks).
-        let mut data = src.split_to(data_end + 2).freeze();
-        data.truncate(data_end);
-        data.advance(data_start);
-        Some(SseEvent {
-            event,
-            data,
-            rare: self.last_event_id.clone(),
-        })
+        // The block runs from the type (or the data when the type is empty) to the end of the
+        // data. Trimmed as `Bytes` (two field updates), not as `BytesMut` (kind checks).
+        let start = if event_len > 0 {
+            EVENT.len()
+        } else {
+            data_start
+        };
+        let mut block = src.split_to(data_end + 2).freeze();
+        block.truncate(data_end);
+        block.advance(start);
+        // Offsets within a block no longer than `max_event_bytes <= u32::MAX`.
+        Some(SseEvent::from_block(
+            block,
+            (data_start - start) as u32,
+            event_len as u32,
+            self.last_event_id.clone(),
+        ))
     }
 
-    /// [`Self::dispatch`] of an over-long block, a block without data, several `data` lines or
-    /// a long `event` or `id`.
+    /// [`Self::dispatch`] of an over-long block, a block without data, with an `id`, with
+    /// several `data` lines or with its `event` field after its `data` field.
     #[inline(never)]
     fn dispatch_other(
         &mut self,
@@ -400,38 +409,43 @@ impl SseDecoder {
             return Ok(None);
         };
         let mut frame = src.split_to(end).freeze();
-        let event = match self.block.event {
-            Some((s, e)) if s < e => Some(SmallBytes::from_frame(&frame, s, e)),
-            _ => None,
-        };
         if let Some((s, e)) = self.block.id {
             self.last_event_id = Rare::new(Some(SmallBytes::from_frame(&frame, s, e)), None);
         }
-        let data = if self.block.more_data.is_empty() {
+        let event = match self.block.event {
+            Some((s, e)) if s < e => Some((s, e)),
+            _ => None,
+        };
+        let retry = self.block.retry;
+        let rare = self.rare(retry);
+        // Offsets within a block no longer than `max_event_bytes <= u32::MAX`.
+        let event_len = event.map_or(0, |(s, e)| e - s) as u32;
+        let event = if self.block.more_data.is_empty() && event.is_none_or(|(_, e)| e <= data_start)
+        {
+            // One `data` line after the type: a slice of the frame.
+            let start = event.map_or(data_start, |(s, _)| s);
             frame.truncate(data_end);
-            frame.advance(data_start);
-            frame
+            frame.advance(start);
+            SseEvent::from_block(frame, (data_start - start) as u32, event_len, rare)
         } else {
+            // The type, then the data values joined with LF, in one new block of exact size.
             let parts =
                 std::iter::once((data_start, data_end)).chain(self.block.more_data.iter().copied());
-            // Exact size (values plus one LF between each), so `freeze` needs no extra header.
-            let len: usize = parts.clone().map(|(s, e)| e - s + 1).sum::<usize>() - 1;
-            let mut joined = BytesMut::with_capacity(len);
+            let data_len: usize = parts.clone().map(|(s, e)| e - s + 1).sum::<usize>() - 1;
+            let mut joined = BytesMut::with_capacity(event_len as usize + data_len);
+            if let Some((s, e)) = event {
+                joined.extend_from_slice(&frame[s..e]);
+            }
             for (i, (s, e)) in parts.enumerate() {
                 if i > 0 {
                     joined.extend_from_slice(b"\n");
                 }
                 joined.extend_from_slice(&frame[s..e]);
             }
-            joined.freeze()
+            SseEvent::from_block(joined.freeze(), event_len, event_len, rare)
         };
-        let retry = self.block.retry;
         self.block.reset();
-        Ok(Some(SseEvent {
-            event,
-            data,
-            rare: self.rare(retry),
-        }))
+        Ok(Some(event))
     }
 }
 
@@ -454,6 +468,7 @@ impl Decoder for SseDecoder {
     type Item = SseEvent;
     type Error = FrameError;
 
+    #[inline]
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<SseEvent>, FrameError> {
         if self.skipping && !self.skip_block(src) {
             return Ok(None);

@@ -63,27 +63,16 @@ where
 {
     type Item = Result<D::Item, ReadError<E>>;
 
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
-        loop {
-            let decoded = match *this.state {
-                State::Done => return Poll::Ready(None),
-                State::Reading => this.decoder.decode(this.buf),
-                State::Eof => this.decoder.decode_eof(this.buf),
-            };
-            match decoded {
+        // The hot path (a frame decoded from bytes already read) returns straight from the
+        // `decode` call, so the frame is moved once.
+        while *this.state == State::Reading {
+            match this.decoder.decode(this.buf) {
                 Ok(Some(frame)) => return Poll::Ready(Some(Ok(frame))),
-                Ok(None) if *this.state == State::Eof => {
-                    *this.state = State::Done;
-                    return Poll::Ready(None);
-                }
                 Ok(None) => {}
-                Err(err) => {
-                    if !err.can_continue() {
-                        *this.state = State::Done;
-                    }
-                    return Poll::Ready(Some(Err(ReadError::Framing(err))));
-                }
+                Err(err) => return Poll::Ready(Some(Err(framing(this.state, err)))),
             }
             match ready!(this.upstream.as_mut().poll_next(cx)) {
                 Some(Ok(chunk)) => this.buf.extend_from_slice(&chunk),
@@ -94,7 +83,27 @@ where
                 None => *this.state = State::Eof,
             }
         }
+        if *this.state == State::Done {
+            return Poll::Ready(None);
+        }
+        match this.decoder.decode_eof(this.buf) {
+            Ok(Some(frame)) => Poll::Ready(Some(Ok(frame))),
+            Ok(None) => {
+                *this.state = State::Done;
+                Poll::Ready(None)
+            }
+            Err(err) => Poll::Ready(Some(Err(framing(this.state, err)))),
+        }
     }
+}
+
+/// A framing error as the stream's item; the stream ends after it unless it can continue.
+#[cold]
+fn framing<E>(state: &mut State, err: FrameError) -> ReadError<E> {
+    if !err.can_continue() {
+        *state = State::Done;
+    }
+    ReadError::Framing(err)
 }
 
 /// Extension methods for byte streams (`reqwest::Response::bytes_stream()`, a

@@ -18,10 +18,7 @@ fn sse_single_data_line_events_allocate_nothing_per_event() {
     let mut decoded = 0;
     let info = allocation_counter::measure(|| {
         while let Some(event) = decoder.decode(&mut buf).expect("valid stream") {
-            assert_eq!(
-                event.event.as_deref(),
-                Some(&b"response.output_text.delta"[..])
-            );
+            assert_eq!(event.event(), Some(&b"response.output_text.delta"[..]));
             decoded += 1;
         }
     });
@@ -48,7 +45,7 @@ fn sse_streaming_reads_reuse_the_buffer() {
                 .decode(&mut buf)
                 .expect("valid")
                 .expect("one event per read");
-            assert!(event.data.starts_with(b"{"));
+            assert!(event.data().starts_with(b"{"));
         }
     });
     assert!(
@@ -67,7 +64,7 @@ fn multi_line_data_allocates_once_per_event() {
     }
     let info = allocation_counter::measure(|| {
         while let Some(event) = decoder.decode(&mut buf).expect("valid") {
-            assert_eq!(&event.data[..], b"{\n}");
+            assert_eq!(event.data(), b"{\n}");
         }
     });
     // One joined buffer per event, plus the shared header and the span list's first growth.

@@ -25,11 +25,11 @@ impl Transcoder for Echo {
     type Error = String;
 
     fn on_frame(&mut self, frame: SseEvent, out: &mut BytesMut) -> Result<(), String> {
-        if Some(&frame.data[..]) == self.fail_on {
+        if Some(frame.data()) == self.fail_on {
             return Err("bad frame".into());
         }
         out.extend_from_slice(b"<");
-        out.extend_from_slice(&frame.data);
+        out.extend_from_slice(frame.data());
         out.extend_from_slice(b">");
         Ok(())
     }

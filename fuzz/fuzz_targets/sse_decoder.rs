@@ -20,9 +20,9 @@ fuzz_target!(|data: &[u8]| {
         if let Out::Frame(event) = out {
             // The data is cut from a block no longer than the limit; line ends never leak into
             // a value (joined data lines are separated by LF only).
-            assert!(event.data.len() <= input.limit);
-            assert!(!event.data.contains(&b'\r'));
-            if let Some(name) = &event.event {
+            assert!(event.data().len() <= input.limit);
+            assert!(!event.data().contains(&b'\r'));
+            if let Some(name) = event.event() {
                 assert!(!name.is_empty() && !name.contains(&b'\r') && !name.contains(&b'\n'));
             }
         }

@@ -52,11 +52,11 @@ fn event_data(raw: &[u8], chunk: usize) -> Vec<Bytes> {
     for piece in raw.chunks(chunk) {
         buf.extend_from_slice(piece);
         while let Some(ev) = decoder.decode(&mut buf).expect("valid SSE") {
-            out.push(ev.data);
+            out.push(ev.into_data());
         }
     }
     while let Some(ev) = decoder.decode_eof(&mut buf).expect("valid SSE") {
-        out.push(ev.data);
+        out.push(ev.into_data());
     }
     out
 }

@@ -78,7 +78,7 @@ impl Transcoder for ChatTranscoder {
     type Error = ProtocolError;
 
     fn on_frame(&mut self, frame: SseEvent, out: &mut BytesMut) -> Result<(), ProtocolError> {
-        match self.ingress.push(&frame.data, &mut self.events) {
+        match self.ingress.push(frame.data(), &mut self.events) {
             Ok(()) => {}
             Err(e) if e.can_continue() => {
                 tracing::warn!(error = %e, "skipping a malformed upstream event");
@@ -175,7 +175,7 @@ async fn aggregate(
     let mut frames = upstream.body.sse_events();
     while let Some(item) = frames.next().await {
         match item {
-            Ok(event) => match ingress.push(&event.data, &mut events) {
+            Ok(event) => match ingress.push(event.data(), &mut events) {
                 Ok(()) => {}
                 Err(e) if e.can_continue() => {
                     tracing::warn!(error = %e, "skipping a malformed upstream event");

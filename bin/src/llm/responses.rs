@@ -87,7 +87,7 @@ impl Transcoder for PassthroughTranscoder {
     type Error = ProtocolError;
 
     fn on_frame(&mut self, frame: SseEvent, out: &mut BytesMut) -> Result<(), ProtocolError> {
-        if let Ok(head) = serde_json::from_slice::<Head<'_>>(&frame.data) {
+        if let Ok(head) = serde_json::from_slice::<Head<'_>>(frame.data()) {
             if let Some(seq) = head.sequence_number {
                 self.last_sequence = Some(seq);
             }
@@ -95,11 +95,8 @@ impl Transcoder for PassthroughTranscoder {
                 self.terminated = true;
             }
         }
-        let event = frame
-            .event
-            .as_deref()
-            .and_then(|e| std::str::from_utf8(e).ok());
-        let data = restore(&self.tool_names, frame.data.clone());
+        let event = frame.event().and_then(|e| std::str::from_utf8(e).ok());
+        let data = restore(&self.tool_names, frame.data_bytes());
         SseEncoder::data(out, event, &data);
         Ok(())
     }
@@ -253,7 +250,7 @@ async fn collect(upstream: ResponsesStream, names: &ToolNameMap) -> Result<Respo
     let mut frames = upstream.body.sse_events();
     while let Some(item) = frames.next().await {
         let data = match item {
-            Ok(event) => restore(names, event.data),
+            Ok(event) => restore(names, event.into_data()),
             Err(ReadError::Framing(e)) if e.can_continue() => {
                 tracing::warn!(error = %e, "skipping an oversized upstream event");
                 continue;

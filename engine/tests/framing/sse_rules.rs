@@ -1,13 +1,13 @@
 //! One test per WHATWG event-stream rule, each with scripted read boundaries.
 
 use bytes::Bytes;
-use codex_pipe_engine::{SmallBytes, SseDecoder, SseEvent, INLINE_CAPACITY};
+use codex_pipe_engine::{SseDecoder, SseEvent, INLINE_CAPACITY};
 
 use super::{run, run_with, Out};
 
 fn ev(event: Option<&str>, data: &str) -> Out<SseEvent> {
     Out::Frame(SseEvent::new(
-        event.map(SmallBytes::from),
+        event.map(str::as_bytes),
         Bytes::copy_from_slice(data.as_bytes()),
     ))
 }
@@ -204,13 +204,18 @@ fn single_data_line_event_is_a_slice_of_the_read_buffer() {
         .expect("valid")
         .expect("one event");
     assert_eq!(
-        event.data.as_ptr() as usize,
+        event.data().as_ptr() as usize,
         base + 15,
         "data points into the read buffer"
     );
-    let name = event.event.expect("named event");
-    assert_eq!(&name[..], b"e");
-    assert!(name.is_inline(), "a short event type is copied inline");
+    let name = event.event().expect("named event");
+    assert_eq!(name, b"e");
+    assert_eq!(
+        name.as_ptr() as usize,
+        base + 7,
+        "the event type points into the read buffer"
+    );
+    assert_eq!(event.into_data().as_ptr() as usize, base + 15);
 }
 
 #[test]
@@ -226,9 +231,8 @@ fn long_event_type_and_id_are_slices_of_the_read_buffer() {
         .decode(&mut buf)
         .expect("valid")
         .expect("first event");
-    let event = first.event.as_ref().expect("named event");
-    assert_eq!(&event[..], name.as_bytes());
-    assert!(!event.is_inline());
+    let event = first.event().expect("named event");
+    assert_eq!(event, name.as_bytes());
     assert_eq!(
         event.as_ptr() as usize,
         base + 7,
@@ -242,7 +246,7 @@ fn long_event_type_and_id_are_slices_of_the_read_buffer() {
         .decode(&mut buf)
         .expect("valid")
         .expect("second event");
-    assert_eq!(second.event, None);
+    assert_eq!(second.event(), None);
     assert_eq!(second.id().map(|id| &id[..]), Some(id.as_bytes()));
     assert_eq!(second.id().expect("id").as_ptr(), first_id.as_ptr());
 }
