@@ -115,6 +115,45 @@ fn event_type_resets_after_dispatch_and_empty_type_is_none() {
 }
 
 #[test]
+fn fields_in_any_order_with_anything_between_them() {
+    // The type may come after the data, other fields and comments may sit between them, and the
+    // last `event` field wins; every read split gives the same events.
+    let stream: &[u8] = b"data: 1\nevent: late\n\n\
+        event: e\n: comment\nretry: 10\ndata: 2\n\n\
+        event: x\ndata: 3\nevent: y\n\n\
+        data: 4\nevent: z\ndata: 5\n\n\
+        event: \ndata: 6\nevent: w\n\n";
+    let want = vec![
+        ev(Some("late"), "1"),
+        Out::Frame(SseEvent::new(Some(b"e"), Bytes::from_static(b"2")).with_retry(Some(10))),
+        ev(Some("y"), "3"),
+        ev(Some("z"), "4\n5"),
+        ev(Some("w"), "6"),
+    ];
+    assert_eq!(decode(&[stream]), want);
+    let bytewise: Vec<&[u8]> = stream.chunks(1).collect();
+    assert_eq!(decode(&bytewise), want);
+}
+
+#[test]
+fn type_before_data_with_fields_between_is_still_one_slice() {
+    use tokio_util::codec::Decoder;
+    let mut buf = bytes::BytesMut::from(&b"event: e\n: note\nretry: 5\ndata: payload\n\n"[..]);
+    let base = buf.as_ptr() as usize;
+    let event = SseDecoder::new()
+        .decode(&mut buf)
+        .expect("valid")
+        .expect("one event");
+    assert_eq!(
+        (event.event(), event.data()),
+        (Some(&b"e"[..]), &b"payload"[..])
+    );
+    assert_eq!(event.event().map(|e| e.as_ptr() as usize), Some(base + 7));
+    assert_eq!(event.data().as_ptr() as usize, base + 31);
+    assert_eq!(event.retry(), Some(5));
+}
+
+#[test]
 fn unknown_fields_and_field_names_are_exact() {
     assert_eq!(
         decode(&[b"foo: bar\nData: no\ndata : no\ndata: yes\n\n"]),
