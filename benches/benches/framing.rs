@@ -115,7 +115,6 @@ fn split_only(reads: &[Bytes], ends: &[Vec<usize>]) -> usize {
 /// length, ending with its blank line, once the read that completes it has arrived).
 fn event_ends(sse: &[u8], reads: &[Bytes]) -> Vec<Vec<usize>> {
     let mut ends = Vec::with_capacity(reads.len());
-    let mut pending = 0;
     let mut offset = 0;
     let mut next = memchr::memmem::find_iter(sse, b"\n\n")
         .map(|at| at + 2)
@@ -123,17 +122,14 @@ fn event_ends(sse: &[u8], reads: &[Bytes]) -> Vec<Vec<usize>> {
     let mut start = 0;
     for read in reads {
         offset += read.len();
-        pending += read.len();
         let mut lens = Vec::new();
         while let Some(&end) = next.peek().filter(|&&end| end <= offset) {
             lens.push(end - start);
-            pending -= end - start;
             start = end;
             next.next();
         }
         ends.push(lens);
     }
-    black_box(pending);
     ends
 }
 

@@ -11,8 +11,8 @@ use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use codex_pipe_engine::{ByteStreamExt, ReadError, SseEncoder, SseEvent, Transcoder};
 use codex_pipe_protocols::openai_chat::{
@@ -199,15 +199,5 @@ async fn aggregate(
         aggregator.push(&event);
     }
     let body = aggregator.finish()?;
-    let mut resp = (
-        StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response();
-    resp.headers_mut().extend(upstream.headers);
-    Ok(resp)
+    Ok(super::responses::json_response(body, upstream.headers))
 }

@@ -303,7 +303,9 @@ async fn collect(upstream: ResponsesStream, names: &ToolNameMap) -> Result<Respo
     Ok(json_response(body, upstream.headers))
 }
 
-fn json_response(body: Vec<u8>, upstream_headers: HeaderMap) -> Response {
+/// A `200 OK` `application/json` response with `body`, carrying the upstream's forwarded
+/// headers (rate limits, request id).
+pub(super) fn json_response(body: Vec<u8>, upstream_headers: HeaderMap) -> Response {
     let mut resp = (
         StatusCode::OK,
         [(

@@ -135,15 +135,20 @@ fn fields_in_any_order_with_anything_between_them() {
     assert_eq!(decode(&bytewise), want);
 }
 
+/// `raw` in one read buffer: the decoder, the buffer's address and the buffer after the first
+/// event was cut off, with that event.
+fn first_event(raw: &[u8]) -> (SseDecoder, usize, bytes::BytesMut, SseEvent) {
+    use tokio_util::codec::Decoder;
+    let mut buf = bytes::BytesMut::from(raw);
+    let base = buf.as_ptr() as usize;
+    let mut decoder = SseDecoder::new();
+    let event = decoder.decode(&mut buf).expect("valid").expect("one event");
+    (decoder, base, buf, event)
+}
+
 #[test]
 fn type_before_data_with_fields_between_is_still_one_slice() {
-    use tokio_util::codec::Decoder;
-    let mut buf = bytes::BytesMut::from(&b"event: e\n: note\nretry: 5\ndata: payload\n\n"[..]);
-    let base = buf.as_ptr() as usize;
-    let event = SseDecoder::new()
-        .decode(&mut buf)
-        .expect("valid")
-        .expect("one event");
+    let (_, base, _, event) = first_event(b"event: e\n: note\nretry: 5\ndata: payload\n\n");
     assert_eq!(
         (event.event(), event.data()),
         (Some(&b"e"[..]), &b"payload"[..])
@@ -235,13 +240,7 @@ fn event_split_over_many_reads() {
 
 #[test]
 fn single_data_line_event_is_a_slice_of_the_read_buffer() {
-    use tokio_util::codec::Decoder;
-    let mut buf = bytes::BytesMut::from(&b"event: e\ndata: payload\n\n"[..]);
-    let base = buf.as_ptr() as usize;
-    let event = SseDecoder::new()
-        .decode(&mut buf)
-        .expect("valid")
-        .expect("one event");
+    let (_, base, _, event) = first_event(b"event: e\ndata: payload\n\n");
     assert_eq!(
         event.data().as_ptr() as usize,
         base + 15,
@@ -263,13 +262,7 @@ fn long_event_type_and_id_are_slices_of_the_read_buffer() {
     let name = "n".repeat(INLINE_CAPACITY + 1);
     let id = "i".repeat(INLINE_CAPACITY + 5);
     let raw = format!("event: {name}\nid: {id}\ndata: x\n\ndata: y\n\n");
-    let mut buf = bytes::BytesMut::from(raw.as_bytes());
-    let base = buf.as_ptr() as usize;
-    let mut decoder = SseDecoder::new();
-    let first = decoder
-        .decode(&mut buf)
-        .expect("valid")
-        .expect("first event");
+    let (mut decoder, base, mut buf, first) = first_event(raw.as_bytes());
     let event = first.event().expect("named event");
     assert_eq!(event, name.as_bytes());
     assert_eq!(
