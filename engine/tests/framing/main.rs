@@ -39,35 +39,39 @@ where
     let mut out = Vec::new();
     for chunk in chunks {
         buf.extend_from_slice(chunk);
-        loop {
-            match decoder.decode(&mut buf) {
-                Ok(Some(frame)) => out.push(Out::Frame(frame)),
-                Ok(None) => break,
-                Err(err) => {
-                    let stop = !err.can_continue();
-                    out.push(Out::Error(err.to_string()));
-                    if stop {
-                        return out;
-                    }
-                }
-            }
+        if !drain(decoder, &mut buf, false, &mut out) {
+            return out;
         }
     }
-    loop {
-        match decoder.decode_eof(&mut buf) {
-            Ok(Some(frame)) => out.push(Out::Frame(frame)),
-            Ok(None) => break,
-            Err(err) => {
-                let stop = !err.can_continue();
-                out.push(Out::Error(err.to_string()));
-                if stop {
-                    break;
-                }
-            }
-        }
-    }
+    drain(decoder, &mut buf, true, &mut out);
     assert!(buf.is_empty(), "decode_eof must leave the buffer empty");
     out
+}
+
+/// Runs `decode` (`decode_eof` at `eof`) until it needs more bytes, collecting frames and
+/// errors; `false` once an unrecoverable error ended the run.
+fn drain<D>(decoder: &mut D, buf: &mut BytesMut, eof: bool, out: &mut Vec<Out<D::Item>>) -> bool
+where
+    D: Decoder<Error = FrameError>,
+{
+    loop {
+        let next = if eof {
+            decoder.decode_eof(buf)
+        } else {
+            decoder.decode(buf)
+        };
+        match next {
+            Ok(Some(frame)) => out.push(Out::Frame(frame)),
+            Ok(None) => return true,
+            Err(err) => {
+                let go_on = err.can_continue();
+                out.push(Out::Error(err.to_string()));
+                if !go_on {
+                    return false;
+                }
+            }
+        }
+    }
 }
 
 /// Splits `input` before every offset in `cuts` (sorted, deduplicated, clamped).
