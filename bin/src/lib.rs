@@ -2,7 +2,6 @@
 
 pub mod auth;
 pub mod cli;
-pub mod llm;
 pub mod server;
 pub mod sim;
 pub mod upstream;

@@ -65,6 +65,14 @@ pub trait Transcoder {
     fn on_error<E>(&mut self, err: &DriveError<Self::Error, E>, out: &mut BytesMut) {
         let _ = (err, out);
     }
+
+    /// The upstream was silent for the keep-alive interval ([`DriveConfig::keep_alive`]); write
+    /// the keep-alive into `out`. The default writes the configured `frame`; a transcoder may
+    /// write something else first (a protocol that must open its answer before a keep-alive
+    /// is legal) or nothing at all.
+    fn on_keep_alive(&mut self, frame: &Bytes, out: &mut BytesMut) {
+        out.extend_from_slice(frame);
+    }
 }
 
 /// Timing options of a [`Drive`] stream. Both timers need a tokio runtime with the time
@@ -77,6 +85,13 @@ pub struct DriveConfig {
     /// End the stream with [`DriveError::IdleTimeout`] when no upstream chunk arrives for this
     /// long (keep-alives sent downstream do not count as upstream activity).
     pub idle_timeout: Option<Duration>,
+    /// Coalesce output (bytes): after an upstream chunk, keep reading chunks that are *already*
+    /// available and yield their output together, up to this many bytes. Nothing ever waits
+    /// for a chunk that has not arrived, so no latency is added: a slow stream still yields
+    /// one output chunk per upstream chunk, while a burst (a proxy catching up, a fast
+    /// upstream) leaves in one body write instead of one per event. `None` (the default): one
+    /// output chunk per upstream chunk.
+    pub coalesce_bytes: Option<usize>,
 }
 
 impl DriveConfig {
@@ -89,6 +104,12 @@ impl DriveConfig {
     /// Sets [`DriveConfig::idle_timeout`].
     pub fn idle_timeout(mut self, after: Duration) -> Self {
         self.idle_timeout = Some(after);
+        self
+    }
+
+    /// Sets [`DriveConfig::coalesce_bytes`].
+    pub fn coalesce(mut self, max_bytes: usize) -> Self {
+        self.coalesce_bytes = Some(max_bytes);
         self
     }
 }
@@ -163,7 +184,17 @@ where
     pub fn transcoder(&self) -> &T {
         &self.transcoder
     }
+
+    /// The transcoder, mutably: the caller may let it write between two items (an in-band
+    /// error after the stream failed, a commit once the first bytes left).
+    pub fn transcoder_mut(self: Pin<&mut Self>) -> &mut T {
+        self.project().transcoder
+    }
 }
+
+/// Most upstream chunks read in one [`Drive`] poll when coalescing (a bound on the work done
+/// before yielding to the executor).
+const MAX_COALESCED_CHUNKS: usize = 64;
 
 /// Moves `out`'s bytes into a chunk, or `None` when there are none.
 fn take(out: &mut BytesMut) -> Option<Bytes> {
@@ -214,6 +245,7 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
+        let mut chunks_read = 0usize;
         loop {
             match *this.state {
                 State::Done => return Poll::Ready(None),
@@ -226,6 +258,7 @@ where
             let mut waiting = false;
             let failure = match this.upstream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(chunk))) => {
+                    chunks_read += 1;
                     if let (Some(timer), Some(after)) =
                         (this.idle.as_mut(), this.config.idle_timeout)
                     {
@@ -251,6 +284,12 @@ where
                         Err(err) => Some(err),
                     }
                 }
+                // Output from chunks read in this poll leaves now; the timers are looked at
+                // on the next poll, which comes at once.
+                Poll::Pending if !this.out.is_empty() => {
+                    waiting = true;
+                    None
+                }
                 Poll::Pending => {
                     waiting = true;
                     let idle_expired = this
@@ -265,7 +304,15 @@ where
                             (this.keep_alive.as_mut(), this.config.keep_alive.as_ref())
                         {
                             if timer.as_mut().poll(cx).is_ready() {
-                                this.out.extend_from_slice(bytes);
+                                this.transcoder.on_keep_alive(bytes, this.out);
+                                if this.out.is_empty() {
+                                    // Nothing was written: wait a whole interval again.
+                                    let every = this.config.keep_alive.as_ref().map(|k| k.0);
+                                    if let Some(every) = every {
+                                        timer.as_mut().reset(Instant::now() + every);
+                                        let _ = timer.as_mut().poll(cx);
+                                    }
+                                }
                             }
                         }
                         None
@@ -276,6 +323,16 @@ where
                 this.transcoder.on_error(&err, this.out);
                 *this.error = Some(err);
                 *this.state = State::Failing;
+            }
+            let more = !waiting
+                && *this.state == State::Running
+                && chunks_read < MAX_COALESCED_CHUNKS
+                && this
+                    .config
+                    .coalesce_bytes
+                    .is_some_and(|limit| this.out.len() < limit);
+            if more {
+                continue;
             }
             if let Some(chunk) = take(this.out) {
                 // Any output restarts the keep-alive interval; the timer registers its new

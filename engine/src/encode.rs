@@ -166,6 +166,91 @@ impl NdjsonEncoder {
     }
 }
 
+/// Writes one JSON array element by element, so that an array can be streamed: `[` before
+/// the first element, `,` between elements, `]` at the end (RFC 8259 §5). This is how the
+/// Gemini API streams `streamGenerateContent` without `alt=sse`: a client reads the elements
+/// as they arrive, before the array is closed.
+///
+/// Each element is written compact and followed by `\n` (whitespace is allowed between
+/// values), so a human watching the stream sees one element per line.
+///
+/// # Example
+/// ```
+/// use bytes::BytesMut;
+/// use codex_pipe_engine::JsonArrayEncoder;
+///
+/// let mut array = JsonArrayEncoder::new();
+/// let mut buf = BytesMut::new();
+/// array.element(&mut buf, &serde_json::json!({"a": 1})).expect("serializes");
+/// array.element(&mut buf, &2).expect("serializes");
+/// array.finish(&mut buf);
+/// assert_eq!(&buf[..], b"[{\"a\":1}\n,2\n]");
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonArrayEncoder {
+    opened: bool,
+    closed: bool,
+}
+
+impl JsonArrayEncoder {
+    /// An encoder that has written nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True once an element or the closing bracket was written.
+    pub fn is_started(&self) -> bool {
+        self.opened
+    }
+
+    /// True once [`Self::finish`] ran.
+    pub fn is_finished(&self) -> bool {
+        self.closed
+    }
+
+    /// Writes `value` as the next element. Ignored after [`Self::finish`].
+    ///
+    /// # Errors
+    /// The [`serde_json::Error`] of `value`'s `Serialize` impl; `buf` is then truncated back
+    /// to its length before the call and the encoder state is unchanged.
+    pub fn element<T: Serialize + ?Sized>(
+        &mut self,
+        buf: &mut BytesMut,
+        value: &T,
+    ) -> Result<(), serde_json::Error> {
+        if self.closed {
+            return Ok(());
+        }
+        let start = buf.len();
+        buf.put_u8(if self.opened { b',' } else { b'[' });
+        let mut writer = buf.writer();
+        match serde_json::to_writer(&mut writer, value) {
+            Ok(()) => {
+                writer.into_inner().put_u8(b'\n');
+                self.opened = true;
+                Ok(())
+            }
+            Err(err) => {
+                writer.into_inner().truncate(start);
+                Err(err)
+            }
+        }
+    }
+
+    /// Closes the array (`[]` when no element was written). Idempotent.
+    pub fn finish(&mut self, buf: &mut BytesMut) {
+        if self.closed {
+            return;
+        }
+        if !self.opened {
+            buf.put_u8(b'[');
+            self.opened = true;
+        }
+        buf.put_u8(b']');
+        self.closed = true;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +303,30 @@ mod tests {
         buf.clear();
         SseEncoder::comment(&mut buf, "a\nb");
         assert_eq!(&buf[..], b": a\n: b\n\n");
+    }
+
+    #[test]
+    fn json_array_streams_elements_and_always_closes() {
+        let mut array = JsonArrayEncoder::new();
+        let mut buf = BytesMut::new();
+        array.finish(&mut buf);
+        array.finish(&mut buf);
+        assert_eq!(&buf[..], b"[]");
+        let parsed: Vec<u8> = serde_json::from_slice(&buf).expect("valid JSON");
+        assert!(parsed.is_empty());
+
+        let mut array = JsonArrayEncoder::new();
+        let mut buf = BytesMut::new();
+        let mut bad = BTreeMap::new();
+        bad.insert(vec![1u8], 1u8);
+        assert!(array.element(&mut buf, &bad).is_err());
+        assert!(buf.is_empty() && !array.is_started());
+        array.element(&mut buf, "a\nb").expect("serializes");
+        array.element(&mut buf, &[1, 2]).expect("serializes");
+        array.finish(&mut buf);
+        array.element(&mut buf, &3).expect("ignored after finish");
+        let v: serde_json::Value = serde_json::from_slice(&buf).expect("valid JSON");
+        assert_eq!(v, serde_json::json!(["a\nb", [1, 2]]));
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! | [`SseEvent`] | one event: its type and data are two ranges of one [`Bytes`](bytes::Bytes) slice of the read buffer (no copy); `id` / `retry` behind one pointer |
 //! | [`SmallBytes`] | the `id` of an [`SseEvent`]: inline up to [`INLINE_CAPACITY`] bytes, a [`Bytes`](bytes::Bytes) beyond |
 //! | [`NdjsonDecoder`] | one [`Bytes`](bytes::Bytes) record per `\n`, `\r` trimmed, blank lines skipped |
-//! | [`SseEncoder`], [`NdjsonEncoder`] | events / records written straight into a [`BytesMut`](bytes::BytesMut), JSON serialized in place |
-//! | [`Drive`], [`Transcoder`] | runs a stateful transcoder over a byte stream: output per input chunk, keep-alives, idle timeout, in-band error on failure, cancellation on drop |
+//! | [`SseEncoder`], [`NdjsonEncoder`], [`JsonArrayEncoder`] | events / records / array elements written straight into a [`BytesMut`](bytes::BytesMut), JSON serialized in place |
+//! | [`Drive`], [`Transcoder`] | runs a stateful transcoder over a byte stream: output per input chunk (or per burst of ready chunks), keep-alives, idle timeout, in-band error on failure, cancellation on drop |
 //! | [`Frames`], [`ByteStreamExt`] | `stream.sse_events()`, `stream.ndjson_records()`, `stream.transcode(..)` |
 //!
 //! Zero copy: frames are `split_to().freeze()` slices of the read buffer; the scan of a frame
@@ -78,7 +78,7 @@ mod sse_event;
 mod stream;
 
 pub use driver::{Drive, DriveConfig, Recovery, Transcoder};
-pub use encode::{NdjsonEncoder, SseEncoder};
+pub use encode::{JsonArrayEncoder, NdjsonEncoder, SseEncoder};
 pub use error::{DriveError, FrameError, ReadError};
 pub use ndjson::{NdjsonDecoder, DEFAULT_MAX_LINE_BYTES};
 pub use small_bytes::{SmallBytes, INLINE_CAPACITY};

@@ -7,9 +7,11 @@
 //!
 //! | module | role |
 //! |---|---|
-//! | [`canonical`] | [`ChatRequest`], [`ChatEvent`], [`Usage`], [`FinishReason`], [`ProtocolError`], [`JsonText`] |
+//! | [`canonical`] | [`ChatRequest`], [`ChatEvent`], [`Usage`], [`FinishReason`], [`ProtocolError`], [`UpstreamFailure`], [`ApiError`], [`JsonText`]: no protocol's spelling |
+//! | [`translate`] | [`Translator`] (hold back, commit, in-band errors, folds; an `engine::Transcoder`), the [`Egress`] interface, [`Protocol`] (error shapes) |
 //! | [`responses`] | the upstream Codex Responses protocol, both ways: [`responses::encode_request`] (canonical → backend body), [`responses::ResponsesIngress`] (upstream event data → [`ChatEvent`]s), the `/v1/responses` and `/responses/compact` passthrough fix-ups, [`responses::ToolNameMap`] |
-//! | [`openai_chat`] | OpenAI Chat Completions: request ingress, [`openai_chat::ChatStreamEgress`] (SSE chunks), [`openai_chat::ChatCompletionAggregator`] (non-streaming body), [`openai_chat::OpenAiError`] |
+//! | [`openai_chat`] | OpenAI Chat Completions: request ingress, [`openai_chat::ChatStreamEgress`] (SSE chunks), [`openai_chat::ChatCompletionAggregator`] (non-streaming body), the OpenAI error shape [`openai_chat::error_response`] |
+//! | [`whisper`] | OpenAI audio transcriptions: form fields, the five response formats (`json`, `text`, `verbose_json`, `srt`, `vtt`) |
 //! | [`models`] | the model catalog, `-high` / `-fast` suffixes, aliases |
 //!
 //! Each client protocol folder has the same files: `wire.rs` (serde types, borrowed on the way
@@ -20,35 +22,34 @@
 //! ```text
 //! request body ─► openai_chat::parse_request ─► ChatRequest ─► ModelCatalog::apply
 //!              ─► responses::encode_request ─► (body, ToolNameMap) ─► POST upstream
-//! upstream SSE ─► engine::SseDecoder ─► event.data ─► ResponsesIngress::push ─► ChatEvent*
-//!              ─► ChatStreamEgress::write ─► BytesMut ─► client
-//!                 (or ChatCompletionAggregator::push … finish ─► JSON body)
+//! upstream SSE ─► engine::Drive(SseDecoder, Translator { ResponsesIngress, egress })
+//!              ─► ChatStreamEgress (SSE chunks) | ChatCompletionAggregator (one JSON body)
 //! ```
 //!
 //! ```
-//! use bytes::BytesMut;
+//! use bytes::{Bytes, BytesMut};
+//! use codex_pipe_engine::{SseEvent, Transcoder};
 //! use codex_pipe_protocols::openai_chat::{ChatStreamConfig, ChatStreamEgress};
-//! use codex_pipe_protocols::responses::{ResponsesIngress, ToolNameMap};
+//! use codex_pipe_protocols::responses::ToolNameMap;
+//! use codex_pipe_protocols::translate::Translator;
 //!
-//! let mut ingress = ResponsesIngress::new(ToolNameMap::default());
-//! let mut egress = ChatStreamEgress::new(ChatStreamConfig {
+//! let egress = ChatStreamEgress::new(ChatStreamConfig {
 //!     id: "chatcmpl-1".into(),
 //!     created: 1_700_000_000,
 //!     model: "gpt-5.4".into(),
 //!     include_usage: false,
 //! });
-//! let mut events = Vec::new();
+//! let mut translator = Translator::new(ToolNameMap::default(), egress);
 //! let mut out = BytesMut::new();
 //! for data in [
 //!     &br#"{"type":"response.created","response":{"id":"resp_1"}}"#[..],
 //!     br#"{"type":"response.output_text.delta","item_id":"msg_1","output_index":0,"delta":"Hi"}"#,
 //!     br#"{"type":"response.completed","response":{"id":"resp_1","output":[]}}"#,
 //! ] {
-//!     ingress.push(data, &mut events).expect("well-formed event");
-//!     for event in events.drain(..) {
-//!         egress.write(&event, &mut out).expect("serializes");
-//!     }
+//!     let event = SseEvent::new(None, Bytes::from_static(data));
+//!     translator.on_frame(event, &mut out).expect("well-formed event");
 //! }
+//! translator.finish(&mut out).expect("completed");
 //! assert!(out.ends_with(b"data: [DONE]\n\n"));
 //! ```
 
@@ -56,7 +57,11 @@ pub mod canonical;
 pub mod models;
 pub mod openai_chat;
 pub mod responses;
+pub mod translate;
+pub mod whisper;
 
 pub use canonical::{
-    ChatEvent, ChatRequest, FinishReason, JsonText, ProtocolError, UpstreamFailure, Usage,
+    ApiError, ChatEvent, ChatRequest, ErrorResponse, FailureKind, FinishReason, JsonText,
+    ProtocolError, UpstreamFailure, Usage,
 };
+pub use translate::{Egress, Protocol, Translator};

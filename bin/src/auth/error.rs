@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use codex_pipe_protocols::{FailureKind, UpstreamFailure};
+
 /// The advice appended when no usable ChatGPT login exists.
 const LOGIN_ADVICE: &str =
     "run `codex login`, or pass --bearer <token>, or try the offline simulator with --backend sim";
@@ -141,4 +143,29 @@ impl AuthError {
             Self::RefreshUnavailable { .. } | Self::RefreshFailed { .. } | Self::RefreshAborted(_)
         )
     }
+
+    /// This error as the one upstream failure type, for a server's answer: a login that needs
+    /// the operator (`codex login`) is [`FailureKind::LoginRequired`] (401,
+    /// `upstream_login_required`); a token endpoint that cannot be reached, or an `auth.json`
+    /// that cannot be read right now (an I/O error, e.g. no file descriptor left), is
+    /// [`FailureKind::LoginUnavailable`] (503, `upstream_auth_unavailable`): retrying may work
+    /// and logging in again would not help.
+    pub fn failure(&self) -> UpstreamFailure {
+        if self.is_transient() || matches!(self, Self::Unreadable { .. }) {
+            return UpstreamFailure::new(
+                FailureKind::LoginUnavailable,
+                "upstream_auth_unavailable",
+                format!("the proxy could not use its ChatGPT login right now: {self}"),
+            );
+        }
+        UpstreamFailure::new(
+            FailureKind::LoginRequired,
+            "upstream_login_required",
+            format!("{self} {SERVER_LOGIN_HINT}"),
+        )
+    }
 }
+
+/// Appended to a server's login failures so the operator knows where to act.
+const SERVER_LOGIN_HINT: &str =
+    "(this is the proxy's own ChatGPT login, not your API key: run `codex login` on the proxy host)";

@@ -1,5 +1,5 @@
-//! `codex-pipe-proxy`: a local server that speaks the OpenAI audio transcription API (and,
-//! later, OpenAI / Anthropic / Gemini / Ollama chat), served through your ChatGPT login.
+//! `codex-pipe-proxy`: a local server that speaks OpenAI Chat Completions, OpenAI Responses
+//! (passthrough) and the OpenAI audio transcription API, served through your ChatGPT login.
 //!
 //! This file only parses flags into a [`ServerConfig`]; everything else is in
 //! `codex_pipe::server`.
@@ -12,10 +12,9 @@ use clap::Parser;
 use codex_pipe::cli::codec_args::{transcode_options, DecodeArgs, EncodeArgs, TargetArg};
 use codex_pipe::cli::net_args::{AuthArgs, HttpArgs};
 use codex_pipe::cli::transcribe::Backend;
-use codex_pipe::llm::LlmState;
 use codex_pipe::server::{
-    self, api_key_policy, ConfigError, ServerConfig, ServerState, SimBackend, DEFAULT_CONCURRENCY,
-    DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT,
+    self, api_key_policy, AppState, ConfigError, ServerConfig, SimBackend, DEFAULT_CONCURRENCY,
+    DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT,
 };
 use codex_pipe::sim::SimConfig;
 use codex_pipe::upstream::responses::DEFAULT_RESPONSES_BASE_URL;
@@ -25,10 +24,13 @@ use codex_pipe_protocols::models::{ModelCatalog, ModelConfig};
 /// Default model when neither a flag, the model configuration nor Codex's config.toml names one.
 const FALLBACK_MODEL: &str = "gpt-5.4";
 
-/// Serve `POST /v1/audio/transcriptions` (OpenAI Whisper API) with your ChatGPT login.
+/// Serve OpenAI Chat Completions (`/v1/chat/completions`), OpenAI Responses (`/v1/responses`,
+/// for Codex CLI), `/v1/models` and audio transcriptions (`/v1/audio/transcriptions`) through
+/// your ChatGPT login, translated to the Codex backend with real streaming.
 ///
 /// On a loopback address (the default) no API key is needed. Any other address requires
-/// `--api-key`, which clients send as `Authorization: Bearer <key>`.
+/// `--api-key`, which clients send as `Authorization: Bearer <key>` (or `x-api-key`,
+/// `x-goog-api-key`).
 #[derive(Debug, Parser)]
 #[command(name = "codex-pipe-proxy", version, about)]
 struct Args {
@@ -53,7 +55,8 @@ struct Args {
     /// Largest accepted audio upload, in megabytes (10^6 bytes); larger uploads get HTTP 413.
     #[arg(long, env = "CODEX_PIPE_MAX_UPLOAD_MB", default_value_t = DEFAULT_MAX_UPLOAD_MB, value_name = "MB")]
     max_upload_mb: u64,
-    /// Upstream calls in flight at once; further requests wait.
+    /// Upstream calls in flight at once, on every route (chat, responses, compact,
+    /// transcriptions); further requests wait.
     #[arg(long, env = "CODEX_PIPE_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY, value_name = "N")]
     concurrency: usize,
     /// The dictation endpoint (ignored with `--backend sim`).
@@ -141,6 +144,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_upload_bytes: args.max_upload_mb.saturating_mul(1_000_000),
         concurrency: args.concurrency,
         transcode: transcode_options(args.target, &args.encode, &args.decode),
+        keep_alive: Some(DEFAULT_KEEP_ALIVE),
+        max_body_bytes: DEFAULT_MAX_BODY_BYTES,
     };
     let http = http_client(&args.http.config())?;
     // Keeps the simulator and its temporary login alive while serving.
@@ -178,8 +183,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "codex-pipe-proxy listening on http://{local}/v1 (chat, responses, models, audio transcriptions; API key {})",
         if keyed { "required" } else { "not required" }
     );
-    let llm = LlmState::new(http.clone(), auth.clone(), responses_url, catalog);
-    let state = ServerState::new(config, http, auth, url).with_llm(llm);
+    let state = AppState::build(config, http, auth, responses_url, url, catalog);
     server::serve(listener, state, async {
         shutdown_signal().await;
         eprintln!("codex-pipe-proxy: shutting down, finishing requests in flight");
@@ -188,7 +192,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Ctrl-C, or SIGTERM on Unix (what service managers and containers send).
 /// The model catalog: `--models-config`, with the default model from `--default-model`, else
 /// `model` in `$CODEX_HOME/config.toml` (default `~/.codex/config.toml`), else gpt-5.4.
 fn model_catalog(args: &Args) -> anyhow::Result<ModelCatalog> {
@@ -219,6 +222,8 @@ fn codex_config_model() -> Option<String> {
     table.get("model")?.as_str().map(str::to_owned)
 }
 
+/// Completes on Ctrl-C, or SIGTERM on Unix (what service managers and containers send); the
+/// server then stops accepting and finishes the requests in flight.
 async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {

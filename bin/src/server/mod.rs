@@ -1,44 +1,48 @@
-//! The proxy server: configuration, the axum router, and serving with graceful shutdown.
+//! The proxy server: one [`AppState`], one router, one responder.
 //!
 //! ```text
-//! TcpListener ─► axum::serve ─► router(ServerState)
-//!   GET  /healthz                                   {"status":"ok"} (no API key needed)
-//!   POST /v1/audio/transcriptions, /audio/transcriptions  ─► transcriptions (API key checked)
-//!   anything else                                   404 / 405 with an OpenAI error body
+//! TcpListener ─► axum::serve ─► routes::router(AppState)
+//!   layers: API key (401 in the caller's protocol) ─► upstream permit (--concurrency) ─► body limit
+//!   routes/<surface>.rs: extract ─► protocols::<p> ingress ─► AppState::upstream_call
+//!                        ─► respond::respond(Translator { ResponsesIngress, <p> egress })
+//!   anything else: 404 / 405 in the caller's protocol
 //! ```
 //!
-//! One module per client surface: [`transcriptions`] serves the OpenAI (Whisper-style) audio
-//! API. A new surface adds a module with a `routes() -> Router<ServerState>` function and one
-//! `.merge(...)` line in [`router`]; it shares the upstream HTTP client, the login store and the
-//! configuration through [`ServerState`], errors map to each protocol's body in one module
-//! ([`error`] for OpenAI), and the API key is checked once for all of them ([`auth_layer`]).
+//! | module | what |
+//! |---|---|
+//! | [`routes`] | one thin file per surface, the router, which protocol a path speaks |
+//! | [`layers`] | API key, upstream concurrency, unknown routes |
+//! | [`respond`] | the responder: stream or fold, commit on the first byte |
+//! | [`error`] | the binary's failures as [`codex_pipe_protocols::ApiError`], rendered per protocol ([`error::Rejection`]) |
 //!
 //! **API key policy** ([`api_key_policy`]): with `--api-key KEY` every request must present
 //! `KEY`. Without it, the proxy only starts on a loopback address, where it needs no key
 //! (`--no-api-key` says so explicitly); a non-loopback address without a key is refused, because
 //! the proxy spends its operator's ChatGPT login on behalf of whoever can reach it.
 
-pub mod auth_layer;
 pub mod error;
-pub mod transcriptions;
+pub mod layers;
+pub mod respond;
+pub mod routes;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::Request;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{middleware, Json, Router};
 use codex_pipe_codecs::TranscodeOptions;
+use codex_pipe_protocols::models::ModelCatalog;
+use codex_pipe_protocols::ApiError;
 use tokio::sync::Semaphore;
 
-pub use self::auth_layer::ApiKeyPolicy;
-use self::error::ApiError;
+pub use self::layers::ApiKeyPolicy;
+pub use self::routes::router;
 use crate::auth::{AuthSource, AuthStore};
 use crate::sim::{Sim, SimConfig};
+use crate::upstream::responses::{
+    CompactResponse, ResponsesClient, ResponsesStream, UpstreamRequest,
+};
 use crate::upstream::transcribe::Transcriber;
 
 /// Default `--max-upload-mb` (megabytes of 1,000,000 bytes).
@@ -47,6 +51,11 @@ pub const DEFAULT_MAX_UPLOAD_MB: u64 = 50;
 pub const DEFAULT_CONCURRENCY: usize = 16;
 /// Default `--port`.
 pub const DEFAULT_PORT: u16 = 8788;
+/// Default interval of keep-alive frames during upstream silences on a started stream.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Default [`ServerConfig::max_body_bytes`]: 64 MiB (long conversations carry images as data
+/// URLs).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Runtime settings of the server (built by the binary from its flags).
 #[derive(Debug, Clone)]
@@ -55,21 +64,28 @@ pub struct ServerConfig {
     pub api_key: ApiKeyPolicy,
     /// Largest accepted audio upload, in bytes (the `file` part; `--max-upload-mb` × 10⁶).
     pub max_upload_bytes: u64,
-    /// Upstream calls in flight at once; further requests wait for a slot.
+    /// Upstream calls in flight at once, on every route; further requests wait for a slot.
     pub concurrency: usize,
     /// How uploads are converted before they go upstream.
     pub transcode: TranscodeOptions,
+    /// Write the protocol's keep-alive frame after this long without output on a started
+    /// stream; `None` never.
+    pub keep_alive: Option<Duration>,
+    /// Largest JSON request body read, in bytes; larger bodies get 413.
+    pub max_body_bytes: usize,
 }
 
 impl ServerConfig {
     /// A configuration with the defaults: the given key policy, 50 MB uploads, 16 upstream
-    /// calls, automatic conversion.
+    /// calls, automatic conversion, keep-alives every 15 s, 64 MiB JSON bodies.
     pub fn new(api_key: ApiKeyPolicy) -> Self {
         ServerConfig {
             api_key,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_MB * 1_000_000,
             concurrency: DEFAULT_CONCURRENCY,
             transcode: TranscodeOptions::default(),
+            keep_alive: Some(DEFAULT_KEEP_ALIVE),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -143,95 +159,84 @@ pub fn api_key_policy(
 
 /// What every handler shares. Cheap to clone (reference counted).
 #[derive(Clone)]
-pub struct ServerState {
-    /// The upstream HTTP client (connection pool shared by every surface).
-    pub http: reqwest::Client,
-    /// The ChatGPT login used upstream.
-    pub auth: AuthStore,
-    /// The dictation client.
-    pub transcriber: Transcriber,
+pub struct AppState {
     /// The configuration.
     pub config: Arc<ServerConfig>,
-    /// One permit per upstream call in flight (`config.concurrency` in all).
+    /// The Codex Responses backend client (with the login it signs requests with).
+    pub responses: ResponsesClient,
+    /// The dictation client.
+    pub transcriber: Transcriber,
+    /// The model catalog.
+    pub catalog: Arc<ModelCatalog>,
+    /// One permit per upstream call in flight (`config.concurrency` in all), shared by every
+    /// route.
     pub upstream_permits: Arc<Semaphore>,
-    /// The LLM surfaces (`/v1/chat/completions`, `/v1/responses`, `/v1/models`, `/health`),
-    /// when configured ([`ServerState::with_llm`]).
-    pub llm: Option<crate::llm::LlmState>,
 }
 
-impl ServerState {
-    /// State for `config`, talking to the dictation endpoint at `transcribe_url`.
+impl AppState {
+    /// State for `config` over the two upstream clients and the catalog.
     pub fn new(
         config: ServerConfig,
-        http: reqwest::Client,
-        auth: AuthStore,
-        transcribe_url: impl Into<String>,
+        responses: ResponsesClient,
+        transcriber: Transcriber,
+        catalog: ModelCatalog,
     ) -> Self {
         let permits = config.concurrency.max(1);
-        ServerState {
-            transcriber: Transcriber::new(http.clone(), auth.clone(), transcribe_url),
-            http,
-            auth,
+        AppState {
             config: Arc::new(config),
+            responses,
+            transcriber,
+            catalog: Arc::new(catalog),
             upstream_permits: Arc::new(Semaphore::new(permits)),
-            llm: None,
         }
     }
 
-    /// Also serve the LLM surfaces of [`crate::llm::llm_router`], behind the same API-key layer.
-    pub fn with_llm(mut self, llm: crate::llm::LlmState) -> Self {
-        self.llm = Some(llm);
-        self
+    /// The usual wiring: both clients share `http` and `auth`; `responses_base_url` is the
+    /// Codex backend (`…/backend-api/codex`), `transcribe_url` the dictation endpoint.
+    pub fn build(
+        config: ServerConfig,
+        http: reqwest::Client,
+        auth: AuthStore,
+        responses_base_url: impl Into<String>,
+        transcribe_url: impl Into<String>,
+        catalog: ModelCatalog,
+    ) -> Self {
+        let responses = ResponsesClient::new(
+            http.clone(),
+            auth.clone(),
+            crate::upstream::responses::ResponsesConfig {
+                base_url: responses_base_url.into(),
+                ..Default::default()
+            },
+        );
+        let transcriber = Transcriber::new(http, auth, transcribe_url);
+        Self::new(config, responses, transcriber, catalog)
     }
-}
 
-/// The whole application: health check, every surface behind the API-key layer, and OpenAI
-/// error bodies for unknown routes and methods.
-pub fn router(state: ServerState) -> Router {
-    let api =
-        Router::new()
-            .merge(transcriptions::routes())
-            .route_layer(middleware::from_fn_with_state(
-                state.config.api_key.clone(),
-                auth_layer::require_api_key,
-            ));
-    let llm = state.llm.clone().map(|llm| {
-        crate::llm::llm_router(llm).route_layer(middleware::from_fn_with_state(
-            state.config.api_key.clone(),
-            auth_layer::require_api_key,
-        ))
-    });
-    let app = Router::new()
-        .route("/healthz", get(healthz))
-        .merge(api)
-        .fallback(unknown_route)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
-    match llm {
-        Some(llm) => app.merge(llm),
-        None => app,
+    /// `POST …/responses`: a committed SSE answer, or the failure as an [`ApiError`].
+    ///
+    /// # Errors
+    /// The upstream failure ([`crate::upstream::responses::UpstreamError::failure`]).
+    pub async fn upstream_call(&self, req: &UpstreamRequest) -> Result<ResponsesStream, ApiError> {
+        self.responses
+            .stream(req)
+            .await
+            .map_err(|e| ApiError::from(e.failure()))
     }
-}
 
-/// `GET /healthz`: `200 {"status":"ok"}` while the process serves requests.
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
-}
-
-async fn unknown_route(request: Request) -> ApiError {
-    ApiError::unknown_route(request.method().as_str(), request.uri().path())
-}
-
-async fn method_not_allowed(request: Request) -> Response {
-    let mut e = ApiError::unknown_route(request.method().as_str(), request.uri().path());
-    e.status = StatusCode::METHOD_NOT_ALLOWED;
-    e.code = Some("method_not_allowed");
-    e.message = format!(
-        "method {} is not allowed on {}",
-        request.method(),
-        request.uri().path()
-    );
-    e.into_response()
+    /// `POST …/responses/compact`, read whole.
+    ///
+    /// # Errors
+    /// As [`Self::upstream_call`].
+    pub async fn upstream_compact(
+        &self,
+        req: &UpstreamRequest,
+    ) -> Result<CompactResponse, ApiError> {
+        self.responses
+            .compact(req)
+            .await
+            .map_err(|e| ApiError::from(e.failure()))
+    }
 }
 
 /// Serve `state` on `listener` until `shutdown` completes, then finish the requests in flight.
@@ -240,7 +245,7 @@ async fn method_not_allowed(request: Request) -> Response {
 /// The accept loop's I/O error.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: ServerState,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Every SSE event is a small write: without TCP_NODELAY, Nagle's algorithm holds it until
@@ -296,6 +301,11 @@ impl SimBackend {
     /// The simulator's dictation endpoint.
     pub fn transcribe_url(&self) -> String {
         self.sim.transcribe_url()
+    }
+
+    /// The simulator's Codex Responses base URL (`…/backend-api/codex`).
+    pub fn responses_base_url(&self) -> String {
+        crate::sim::responses::responses_base_url(&self.sim.base_url())
     }
 }
 

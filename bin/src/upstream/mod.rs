@@ -1,5 +1,7 @@
-//! Upstream HTTP clients: the dictation endpoint (`/backend-api/transcribe`) and, later, the
-//! Codex Responses backend. reqwest with rustls; auth headers from [`crate::auth`].
+//! Upstream HTTP clients: the dictation endpoint (`/backend-api/transcribe`,
+//! [`transcribe`]) and the Codex Responses backend (`/backend-api/codex/responses`,
+//! [`responses`]). reqwest with rustls; auth headers from [`crate::auth`]. Every failure of
+//! either becomes one [`codex_pipe_protocols::UpstreamFailure`] for the server.
 
 pub mod responses;
 pub mod transcribe;

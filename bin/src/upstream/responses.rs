@@ -17,11 +17,12 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
-use codex_pipe_protocols::UpstreamFailure;
+use codex_pipe_protocols::{FailureKind, UpstreamFailure};
 use futures::{Stream, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::auth::{AuthError, AuthStore, Credentials};
 
@@ -159,17 +160,45 @@ impl std::fmt::Display for StatusError {
 }
 
 impl StatusError {
-    /// The classified failure (kind from `code` / `type` / message, protocols.md §1.10).
+    /// The classified failure: kind from `code` / `type` / message, then from the status
+    /// ([`FailureKind::classify_status`], protocols.md §1.10).
     pub fn failure(&self) -> UpstreamFailure {
-        let mut failure = UpstreamFailure::from_upstream(
-            self.code.as_deref(),
-            self.error_type.as_deref(),
-            &self.message,
-            None,
-            self.resets_at,
-        );
-        failure.retry_after = self.retry_after.or(failure.retry_after);
-        failure
+        UpstreamFailure {
+            kind: FailureKind::classify_status(
+                self.status,
+                self.code.as_deref(),
+                self.error_type.as_deref(),
+                &self.message,
+            ),
+            code: self.code.as_deref().map(Box::from),
+            error_type: self.error_type.as_deref().map(Box::from),
+            param: self.param.as_deref().map(Box::from),
+            message: Box::from(self.message.as_str()),
+            retry_after: self.retry_after,
+            resets_at: self.resets_at,
+        }
+    }
+}
+
+impl UpstreamError {
+    /// This error as the one upstream failure type, which every protocol knows how to answer.
+    pub fn failure(&self) -> UpstreamFailure {
+        let failure = |kind, code: &str| UpstreamFailure::new(kind, code, self.to_string());
+        match self {
+            UpstreamError::Auth(e) => e.failure(),
+            UpstreamError::Status(s) => s.failure(),
+            UpstreamError::Connect(_) => failure(FailureKind::Transport, "upstream_unreachable"),
+            UpstreamError::Body(_) => failure(FailureKind::Transport, "upstream_disconnected"),
+            UpstreamError::IdleTimeout { .. } => {
+                failure(FailureKind::IdleTimeout, "upstream_idle_timeout")
+            }
+            UpstreamError::InvalidUrl { .. } => {
+                failure(FailureKind::Internal, "invalid_upstream_url")
+            }
+            UpstreamError::TooLarge { .. } => {
+                failure(FailureKind::ServerError, "upstream_answer_too_large")
+            }
+        }
     }
 }
 
@@ -437,21 +466,59 @@ async fn status_error(resp: reqwest::Response) -> UpstreamError {
     UpstreamError::Status(Box::new(parse_status_error(status, &body, header_retry)))
 }
 
+/// An error body (protocols.md §1.10): `{"detail": …}` or `{"error": {…}}` or
+/// `{"error": "…"}`; any field may be absent, and values that are not strings are kept as
+/// their JSON text.
+#[derive(Deserialize)]
+struct ErrorBodyWire<'a> {
+    #[serde(default, borrow)]
+    error: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    detail: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct ErrorObjectWire<'a> {
+    #[serde(default, borrow)]
+    message: Option<&'a RawValue>,
+    #[serde(rename = "type", default, borrow)]
+    kind: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    code: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    param: Option<&'a RawValue>,
+    #[serde(default)]
+    resets_in_seconds: Option<f64>,
+    #[serde(default)]
+    resets_at: Option<u64>,
+}
+
+/// A JSON value as text: a string's content, `None` for `null`, any other value's JSON.
+fn text_of(raw: Option<&RawValue>) -> Option<String> {
+    let raw = raw?;
+    match raw.get().as_bytes().first() {
+        Some(b'"') => serde_json::from_str(raw.get()).ok(),
+        Some(b'n') => None,
+        _ => Some(raw.get().to_owned()),
+    }
+}
+
 /// Parses an error body (protocols.md §1.10) into a [`StatusError`].
 pub fn parse_status_error(status: u16, body: &[u8], header_retry: Option<Duration>) -> StatusError {
-    let value: Option<Value> = serde_json::from_slice(body).ok();
-    let text = |v: Option<&Value>| -> Option<String> {
-        match v? {
-            Value::String(s) => Some(s.clone()),
-            Value::Null => None,
-            other => Some(other.to_string()),
-        }
-    };
-    let error = value.as_ref().and_then(|v| v.get("error"));
-    let field = |name: &str| error.and_then(|e| e.get(name));
-    let message = text(field("message"))
-        .or_else(|| error.filter(|e| e.is_string()).and_then(|e| text(Some(e))))
-        .or_else(|| text(value.as_ref().and_then(|v| v.get("detail"))))
+    let wire: Option<ErrorBodyWire<'_>> = serde_json::from_slice(body).ok();
+    let error = wire.as_ref().and_then(|w| w.error);
+    let object: Option<ErrorObjectWire<'_>> = error
+        .filter(|e| e.get().starts_with('{'))
+        .and_then(|e| serde_json::from_str(e.get()).ok());
+    let message = object
+        .as_ref()
+        .and_then(|o| text_of(o.message))
+        .or_else(|| {
+            error
+                .filter(|e| e.get().starts_with('"'))
+                .and_then(|e| text_of(Some(e)))
+        })
+        .or_else(|| wire.as_ref().and_then(|w| text_of(w.detail)))
         .unwrap_or_else(|| {
             let raw = String::from_utf8_lossy(body);
             let trimmed = raw.trim();
@@ -461,8 +528,9 @@ pub fn parse_status_error(status: u16, body: &[u8], header_retry: Option<Duratio
                 trimmed[..trimmed.floor_char_boundary(ERROR_TEXT_CLIP)].to_owned()
             }
         });
-    let resets_in = field("resets_in_seconds")
-        .and_then(Value::as_f64)
+    let resets_in = object
+        .as_ref()
+        .and_then(|o| o.resets_in_seconds)
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64);
     StatusError {
@@ -470,10 +538,10 @@ pub fn parse_status_error(status: u16, body: &[u8], header_retry: Option<Duratio
         retry_after: resets_in
             .or(header_retry)
             .or_else(|| codex_pipe_protocols::canonical::parse_retry_after(&message)),
-        error_type: text(field("type")),
-        code: text(field("code")),
-        param: text(field("param")),
-        resets_at: field("resets_at").and_then(Value::as_u64),
+        error_type: object.as_ref().and_then(|o| text_of(o.kind)),
+        code: object.as_ref().and_then(|o| text_of(o.code)),
+        param: object.as_ref().and_then(|o| text_of(o.param)),
+        resets_at: object.as_ref().and_then(|o| o.resets_at),
         message,
     }
 }
@@ -506,6 +574,7 @@ mod tests {
         assert_eq!(e.resets_at, Some(1_735_689_600));
         let f = e.failure();
         assert_eq!(f.kind.http_status(), 429);
+        assert_eq!(f.kind, FailureKind::RateLimited);
         assert_eq!(f.retry_after, Some(Duration::from_secs(7)));
     }
 

@@ -1,11 +1,24 @@
-//! Errors of the translation layer: [`ProtocolError`] and the upstream failure it may carry.
+//! Errors of the translation layer, in no protocol's spelling.
+//!
+//! ```text
+//! upstream HTTP status + body ─┐
+//! transport error, idle timeout ├─► UpstreamFailure ─┐
+//! response.failed / error event ┘                    ├─► ApiError ─► <protocol>::error ─► status + body
+//! request parse errors ─────────► ProtocolError ─────┘      ▲
+//! API key, route, limits (the server) ──────────────────────┘
+//! ```
+//!
+//! [`FailureKind`] is the one classification; each protocol's `error.rs` maps it to its own
+//! status and error type (OpenAI `type`, Anthropic `error.type`, Google `status`).
 
 use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-/// An error of the protocol layer. Each client protocol maps it to its own error shape in one
-/// place (for OpenAI: [`crate::openai_chat::OpenAiError::from_protocol`]).
+use http::StatusCode;
+
+/// An error of the protocol layer. Each client protocol renders it (through [`ApiError`]) in
+/// one place.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -47,17 +60,20 @@ impl ProtocolError {
         }
     }
 
-    /// The HTTP status a server should answer with when nothing was sent yet.
-    ///
-    /// Client errors are 400; upstream failures follow protocols.md §5.7
-    /// ([`FailureKind::http_status`]); a malformed upstream event is 502.
-    pub fn http_status(&self) -> u16 {
+    /// The classification of this error.
+    pub fn kind(&self) -> FailureKind {
         match self {
-            Self::InvalidJson(_) | Self::InvalidRequest { .. } => 400,
-            Self::MalformedEvent { .. } => 502,
-            Self::Upstream(failure) => failure.kind.http_status(),
-            Self::Serialize(_) => 500,
+            Self::InvalidJson(_) | Self::InvalidRequest { .. } => FailureKind::InvalidRequest,
+            Self::MalformedEvent { .. } => FailureKind::MalformedStream,
+            Self::Upstream(failure) => failure.kind,
+            Self::Serialize(_) => FailureKind::Internal,
         }
+    }
+
+    /// The HTTP status a server answers with when nothing was sent yet
+    /// ([`FailureKind::http_status`]).
+    pub fn http_status(&self) -> StatusCode {
+        self.kind().http_status()
     }
 
     /// How long the client should wait before retrying, when the upstream said so.
@@ -80,48 +96,123 @@ impl ProtocolError {
     }
 }
 
-/// Classification of an upstream failure (protocols.md §1.10, §5.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What went wrong, whoever is at fault (protocols.md §1.10, §5.7). Each protocol maps a kind
+/// to its status and error type; [`FailureKind::http_status`] is the status most of them use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FailureKind {
-    /// `context_length_exceeded`: the input is too long for the model.
-    ContextLengthExceeded,
-    /// `rate_limit_exceeded` / `usage_limit_reached`: retry later.
-    RateLimited,
-    /// `insufficient_quota`.
-    QuotaExceeded,
-    /// `usage_not_included`: the plan lacks Codex.
-    UsageNotIncluded,
-    /// `server_is_overloaded`, `service_unavailable_error`, "at capacity".
-    Overloaded,
-    /// `server_error`: transient upstream failure.
-    ServerError,
-    /// The upstream rejected the request (`invalid_request_error`, `cyber_policy`…).
+    /// The request is invalid (client side), or the upstream rejected it
+    /// (`invalid_request_error`, `cyber_policy`, …). 400.
     InvalidRequest,
-    /// `invalid_encrypted_content`: a replayed reasoning item could not be verified.
+    /// `context_length_exceeded`: the input is too long for the model. 400.
+    ContextLengthExceeded,
+    /// `invalid_encrypted_content`: a replayed reasoning item could not be verified. 400.
     InvalidEncryptedContent,
-    /// Authentication failure.
-    Unauthorized,
-    /// The stream ended without `response.completed` / `failed` / `incomplete` / `error`.
+    /// The client did not present this proxy's API key. 401.
+    Unauthenticated,
+    /// The proxy's own ChatGPT login is missing, expired or revoked (or the upstream still
+    /// answered 401 after a refresh). 401.
+    LoginRequired,
+    /// `usage_not_included`: the plan lacks Codex. 403.
+    UsageNotIncluded,
+    /// The upstream answered 403 (a banned account, a Cloudflare challenge). 403.
+    Forbidden,
+    /// No such route or model. 404.
+    NotFound,
+    /// The route exists, not with this method. 405.
+    MethodNotAllowed,
+    /// The request body is larger than the proxy accepts. 413.
+    PayloadTooLarge,
+    /// The request URI is longer than the proxy accepts. 414.
+    UriTooLong,
+    /// The request body is not of the media type the route reads. 415.
+    UnsupportedMediaType,
+    /// The request headers are larger than the proxy accepts. 431.
+    HeadersTooLarge,
+    /// `rate_limit_exceeded` / `usage_limit_reached`: retry later. 429.
+    RateLimited,
+    /// `insufficient_quota`. 429.
+    QuotaExceeded,
+    /// The proxy host is at fault (a missing decoder, a local I/O error), never the request. 500.
+    Internal,
+    /// `server_error`: a transient upstream failure. 502.
+    ServerError,
+    /// The upstream could not be reached, or the connection broke. 502.
+    Transport,
+    /// The upstream stream could not be read (bad framing, a malformed terminal event). 502.
+    MalformedStream,
+    /// `server_is_overloaded`, `service_unavailable_error`, "at capacity". 503.
+    Overloaded,
+    /// The login could not be refreshed because the token endpoint is unreachable. 503.
+    LoginUnavailable,
+    /// The upstream sent nothing for the idle timeout. 504.
+    IdleTimeout,
+    /// The stream ended without `response.completed` / `failed` / `incomplete` / `error`. 504.
     PrematureClose,
-    /// Anything else.
+    /// Anything else from the upstream. 502.
     Other,
 }
 
 impl FailureKind {
-    /// HTTP status per protocols.md §5.7: 400, 401, 403, 429, 502, 503 or 504.
-    pub fn http_status(self) -> u16 {
+    /// The HTTP status of this kind (protocols.md §5.7): the one every protocol answers with
+    /// unless its own table says otherwise (Anthropic's 529 for [`Self::Overloaded`]).
+    pub fn http_status(self) -> StatusCode {
         match self {
-            Self::ContextLengthExceeded | Self::InvalidRequest | Self::InvalidEncryptedContent => {
-                400
+            Self::InvalidRequest | Self::ContextLengthExceeded | Self::InvalidEncryptedContent => {
+                StatusCode::BAD_REQUEST
             }
-            Self::Unauthorized => 401,
-            Self::UsageNotIncluded => 403,
-            Self::RateLimited | Self::QuotaExceeded => 429,
-            Self::Overloaded => 503,
-            Self::PrematureClose => 504,
-            Self::ServerError | Self::Other => 502,
+            Self::Unauthenticated | Self::LoginRequired => StatusCode::UNAUTHORIZED,
+            Self::UsageNotIncluded | Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::RateLimited | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServerError | Self::Transport | Self::MalformedStream | Self::Other => {
+                StatusCode::BAD_GATEWAY
+            }
+            Self::Overloaded | Self::LoginUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::IdleTimeout | Self::PrematureClose => StatusCode::GATEWAY_TIMEOUT,
         }
+    }
+
+    /// The machine-readable code reported when the failure carries none of its own
+    /// (snake_case, OpenAI's spelling where OpenAI has one).
+    pub fn default_code(self) -> Option<&'static str> {
+        Some(match self {
+            Self::ContextLengthExceeded => "context_length_exceeded",
+            Self::InvalidEncryptedContent => "invalid_encrypted_content",
+            Self::Unauthenticated => "invalid_api_key",
+            Self::LoginRequired => "upstream_login_required",
+            Self::LoginUnavailable => "upstream_auth_unavailable",
+            Self::Forbidden => "upstream_forbidden",
+            Self::NotFound => "unknown_url",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "request_too_large",
+            Self::UriTooLong => "uri_too_long",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::HeadersTooLarge => "headers_too_large",
+            Self::RateLimited => "rate_limit_exceeded",
+            Self::QuotaExceeded => "insufficient_quota",
+            Self::UsageNotIncluded => "usage_not_included",
+            Self::Internal => "internal_error",
+            Self::Transport => "upstream_unreachable",
+            Self::MalformedStream => "malformed_upstream_stream",
+            Self::IdleTimeout => "upstream_idle_timeout",
+            Self::PrematureClose => "stream_closed",
+            Self::InvalidRequest | Self::ServerError | Self::Overloaded | Self::Other => {
+                return None
+            }
+        })
+    }
+
+    /// True when the client's request is at fault (a 4xx other than 429).
+    pub fn is_client_error(self) -> bool {
+        let status = self.http_status();
+        status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS
     }
 
     /// Classifies from the upstream `code`, `type` and `message` (protocols.md §1.10 table).
@@ -158,7 +249,7 @@ impl FailureKind {
             "authentication_error",
             "refresh_token_reused",
         ]) {
-            return Self::Unauthorized;
+            return Self::LoginRequired;
         }
         let lower = message.to_ascii_lowercase();
         if lower.contains("context window") || lower.contains("too many tokens") {
@@ -179,28 +270,71 @@ impl FailureKind {
         }
         Self::Other
     }
+
+    /// Classifies an upstream error status: by its body's `code` / `type` / message first,
+    /// then by the status (401 login, 403 forbidden, 404, 413 context length, 429, 400 / 422
+    /// rejected, 503 overloaded, other 5xx server error).
+    pub fn classify_status(
+        status: u16,
+        code: Option<&str>,
+        error_type: Option<&str>,
+        message: &str,
+    ) -> Self {
+        match (status, Self::classify(code, error_type, message)) {
+            (401, _) => Self::LoginRequired,
+            (413, _) => Self::ContextLengthExceeded,
+            (_, kind) if kind != Self::Other && kind != Self::InvalidRequest => kind,
+            (403, _) => Self::Forbidden,
+            (404, _) => Self::NotFound,
+            (429, _) => Self::RateLimited,
+            (400..=499, _) => Self::InvalidRequest,
+            (503, _) => Self::Overloaded,
+            (500..=599, _) => Self::ServerError,
+            _ => Self::Other,
+        }
+    }
 }
 
-/// A failure reported by the upstream, classified, with its retry hints.
+/// A failure reported by the upstream or met on the way to it, classified, with its retry
+/// hints: the one type every upstream problem becomes (an error status and its body, a
+/// transport error, an idle timeout, an in-band `response.failed` / `error` event, a premature
+/// close, a login that cannot be used).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamFailure {
     /// Classification.
     pub kind: FailureKind,
-    /// Upstream error `code`, e.g. `rate_limit_exceeded`.
+    /// Upstream error `code`, e.g. `rate_limit_exceeded`, or the proxy's own code for failures
+    /// it detected (`upstream_idle_timeout`).
     pub code: Option<Box<str>>,
     /// Upstream error `type`, e.g. `invalid_request_error`.
     pub error_type: Option<Box<str>>,
-    /// Upstream message, verbatim.
+    /// Upstream `param`, when it named the offending field.
+    pub param: Option<Box<str>>,
+    /// Upstream message, verbatim (or the proxy's description).
     pub message: Box<str>,
-    /// Delay before a retry may succeed: from `resets_in_seconds`, or parsed from a message
-    /// such as `Please try again in 1.5s.` (units `ms`, `s`, `seconds`, `m`, `minutes`).
+    /// Delay before a retry may succeed: from `resets_in_seconds` or `Retry-After`, or parsed
+    /// from a message such as `Please try again in 1.5s.` (units `ms`, `s`, `seconds`, `m`,
+    /// `minutes`).
     pub retry_after: Option<Duration>,
     /// Unix time (seconds) at which a usage limit resets (`resets_at`).
     pub resets_at: Option<u64>,
 }
 
 impl UpstreamFailure {
-    /// Builds and classifies a failure from the upstream error fields.
+    /// A failure of `kind` with the proxy's own `code` and `message`.
+    pub fn new(kind: FailureKind, code: &str, message: impl Into<Box<str>>) -> Self {
+        Self {
+            kind,
+            code: Some(code.into()),
+            error_type: None,
+            param: None,
+            message: message.into(),
+            retry_after: None,
+            resets_at: None,
+        }
+    }
+
+    /// Builds and classifies a failure from the fields of an in-band upstream error.
     pub fn from_upstream(
         code: Option<&str>,
         error_type: Option<&str>,
@@ -216,6 +350,7 @@ impl UpstreamFailure {
             kind: FailureKind::classify(code, error_type, message),
             code: code.map(Box::from),
             error_type: error_type.map(Box::from),
+            param: None,
             message: Box::from(message),
             retry_after,
             resets_at,
@@ -228,6 +363,7 @@ impl UpstreamFailure {
             kind: FailureKind::PrematureClose,
             code: None,
             error_type: None,
+            param: None,
             message: Box::from("stream closed before response.completed"),
             retry_after: None,
             resets_at: None,
@@ -245,6 +381,139 @@ impl fmt::Display for UpstreamFailure {
 }
 
 impl std::error::Error for UpstreamFailure {}
+
+/// Upstream error `type`s too generic to serve as a machine-readable code.
+const GENERIC_TYPES: [&str; 6] = [
+    "invalid_request_error",
+    "server_error",
+    "api_error",
+    "rate_limit_error",
+    "authentication_error",
+    "permission_error",
+];
+
+/// What a client is told, before any protocol's spelling: every failure a server answers with
+/// (a request it cannot parse, a missing API key, an upstream failure) becomes one, and each
+/// protocol's `error.rs` renders it as that protocol's status and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// Classification: decides the status and the protocol's error type.
+    pub kind: FailureKind,
+    /// Human-readable: what is wrong and what to do.
+    pub message: String,
+    /// Machine-readable code (OpenAI `code`), e.g. `context_length_exceeded`, `invalid_api_key`.
+    pub code: Option<Cow<'static, str>>,
+    /// The request field at fault, e.g. `messages[2].content`, `file`.
+    pub param: Option<Cow<'static, str>>,
+    /// How long the client should wait before retrying (a `Retry-After` header).
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    /// An error of `kind` with its default code ([`FailureKind::default_code`]).
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            code: kind.default_code().map(Cow::Borrowed),
+            param: None,
+            retry_after: None,
+        }
+    }
+
+    /// Sets the code.
+    pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Sets the offending request field.
+    pub fn with_param(mut self, param: impl Into<Cow<'static, str>>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+
+    /// The status of [`Self::kind`] ([`FailureKind::http_status`]).
+    pub fn http_status(&self) -> StatusCode {
+        self.kind.http_status()
+    }
+
+    /// [`Self::retry_after`] in whole seconds, rounded up, for a `Retry-After` header.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after
+            .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+    }
+}
+
+impl From<&UpstreamFailure> for ApiError {
+    fn from(f: &UpstreamFailure) -> Self {
+        let specific_type = f
+            .error_type
+            .as_deref()
+            .filter(|t| !GENERIC_TYPES.contains(t));
+        let code = f
+            .code
+            .as_deref()
+            .or(specific_type)
+            .map(|c| Cow::Owned(c.to_owned()))
+            .or_else(|| f.kind.default_code().map(Cow::Borrowed));
+        Self {
+            kind: f.kind,
+            message: f.message.to_string(),
+            code,
+            param: f.param.as_deref().map(|p| Cow::Owned(p.to_owned())),
+            retry_after: f.retry_after,
+        }
+    }
+}
+
+impl From<UpstreamFailure> for ApiError {
+    fn from(f: UpstreamFailure) -> Self {
+        Self::from(&f)
+    }
+}
+
+impl From<&ProtocolError> for ApiError {
+    fn from(e: &ProtocolError) -> Self {
+        match e {
+            ProtocolError::Upstream(f) => f.into(),
+            ProtocolError::InvalidRequest { message, param } => Self {
+                kind: FailureKind::InvalidRequest,
+                message: message.to_string(),
+                code: None,
+                param: param.clone(),
+                retry_after: None,
+            },
+            ProtocolError::InvalidJson(_) => {
+                Self::new(FailureKind::InvalidRequest, e.to_string()).with_code("invalid_json")
+            }
+            ProtocolError::MalformedEvent { .. } => {
+                Self::new(FailureKind::MalformedStream, e.to_string())
+            }
+            ProtocolError::Serialize(_) => Self::new(FailureKind::Internal, e.to_string()),
+        }
+    }
+}
+
+impl From<ProtocolError> for ApiError {
+    fn from(e: ProtocolError) -> Self {
+        Self::from(&e)
+    }
+}
+
+/// An error answer before anything was sent, rendered by a protocol: status, `Retry-After`,
+/// content type and body bytes. The server turns it into an HTTP response as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorResponse {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// `Retry-After` in whole seconds, when the client should wait.
+    pub retry_after_secs: Option<u64>,
+    /// `Content-Type` of `body`.
+    pub content_type: &'static str,
+    /// The body, in the protocol's error shape.
+    pub body: Vec<u8>,
+}
 
 /// Parses the delay in "…try again in 11.054s", "…in 28ms", "…in 35 seconds", "…in 2 minutes"
 /// (the forms Codex parses, protocols.md §1.10). Case-insensitive; `None` when absent.
@@ -324,6 +593,29 @@ mod tests {
     }
 
     #[test]
+    fn statuses_classify_when_the_body_does_not() {
+        let s = |status, code| FailureKind::classify_status(status, code, None, "x");
+        assert_eq!(s(401, None), FailureKind::LoginRequired);
+        assert_eq!(s(403, None), FailureKind::Forbidden);
+        assert_eq!(s(404, None), FailureKind::NotFound);
+        assert_eq!(s(413, None), FailureKind::ContextLengthExceeded);
+        assert_eq!(s(422, None), FailureKind::InvalidRequest);
+        assert_eq!(s(429, None), FailureKind::RateLimited);
+        assert_eq!(s(500, None), FailureKind::ServerError);
+        assert_eq!(s(503, None), FailureKind::Overloaded);
+        assert_eq!(s(302, None), FailureKind::Other);
+        // The body's code wins over the status.
+        assert_eq!(
+            s(400, Some("context_length_exceeded")),
+            FailureKind::ContextLengthExceeded
+        );
+        assert_eq!(
+            s(429, Some("insufficient_quota")),
+            FailureKind::QuotaExceeded
+        );
+    }
+
+    #[test]
     fn resets_in_seconds_wins_over_message() {
         let f = UpstreamFailure::from_upstream(
             None,
@@ -338,5 +630,34 @@ mod tests {
         assert_eq!(err.http_status(), 429);
         assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
         assert!(!err.can_continue());
+    }
+
+    #[test]
+    fn api_error_codes_prefer_the_upstream_then_a_specific_type_then_the_kind() {
+        let f = UpstreamFailure::from_upstream(None, Some("usage_limit_reached"), "m", None, None);
+        assert_eq!(
+            ApiError::from(&f).code.as_deref(),
+            Some("usage_limit_reached")
+        );
+        let f = UpstreamFailure::from_upstream(
+            Some("context_length_exceeded"),
+            Some("invalid_request_error"),
+            "m",
+            None,
+            None,
+        );
+        assert_eq!(
+            ApiError::from(&f).code.as_deref(),
+            Some("context_length_exceeded")
+        );
+        let f = UpstreamFailure::premature_close();
+        let e = ApiError::from(&f);
+        assert_eq!(
+            (e.http_status(), e.code.as_deref()),
+            (StatusCode::GATEWAY_TIMEOUT, Some("stream_closed"))
+        );
+        let f = UpstreamFailure::from_upstream(None, Some("server_error"), "m", Some(1.2), None);
+        let e = ApiError::from(&f);
+        assert_eq!((e.code.clone(), e.retry_after_secs()), (None, Some(2)));
     }
 }

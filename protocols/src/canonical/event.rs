@@ -134,15 +134,3 @@ pub enum FinishReason {
     /// Stopped by the content filter.
     ContentFilter,
 }
-
-impl FinishReason {
-    /// The OpenAI Chat spelling: `stop`, `length`, `tool_calls`, `content_filter`.
-    pub fn as_openai(self) -> &'static str {
-        match self {
-            Self::Stop => "stop",
-            Self::Length => "length",
-            Self::ToolCalls => "tool_calls",
-            Self::ContentFilter => "content_filter",
-        }
-    }
-}

@@ -6,10 +6,13 @@ mod event;
 mod request;
 mod text;
 
-pub use error::{parse_retry_after, FailureKind, ProtocolError, UpstreamFailure};
+pub use error::{
+    parse_retry_after, ApiError, ErrorResponse, FailureKind, ProtocolError, UpstreamFailure,
+};
 pub use event::{Block, ChatEvent, FinishReason, ResponseStart, Usage};
 pub use request::{
-    ChatRequest, ContentPart, InputItem, ReasoningEffort, ReasoningSummary, Role, ServiceTier,
-    TextFormat, Tool, ToolChoice, Verbosity,
+    ChatRequest, ContentPart, FunctionTool, InputItem, ReasoningEffort, ReasoningSummary, Role,
+    ServiceTier, TextFormat, Tool, ToolChoice, ToolOutput, Verbosity, AGENT_ID_HEADER,
+    SESSION_HEADERS, SUBAGENT_HEADER,
 };
 pub use text::{JsonText, JsonTextBuf};

@@ -38,13 +38,43 @@ pub struct ChatRequest {
     /// Cache-affinity key (Responses `prompt_cache_key`), one per conversation
     /// (protocols.md §7 item 9).
     pub prompt_cache_key: Option<String>,
-    /// Value for the `x-openai-subagent` request header (`review`, `compact`…); the binary sends
-    /// it, it is not part of the body.
+    /// Value for the `x-openai-subagent` request header (`review`, `compact`, `subagent`…); the
+    /// binary sends it, it is not part of the body.
     pub subagent: Option<String>,
     /// Whether the client asked for a streamed answer. The upstream call always streams.
     pub stream: bool,
-    /// Whether the client asked for a final usage chunk (Chat `stream_options.include_usage`).
-    pub include_usage: bool,
+}
+
+/// Request headers that name a conversation, for [`ChatRequest::apply_headers`], in order of
+/// preference: Codex's own, then Claude Code's.
+pub const SESSION_HEADERS: [&str; 3] = ["session_id", "session-id", "x-claude-code-session-id"];
+
+/// The header Codex sends to mark a subagent's request (protocols.md §1.2).
+pub const SUBAGENT_HEADER: &str = "x-openai-subagent";
+
+/// Claude Code's header naming the agent a request comes from; present on a subagent's
+/// requests (gateways.md §1).
+pub const AGENT_ID_HEADER: &str = "x-claude-code-agent-id";
+
+impl ChatRequest {
+    /// Fills what clients send as headers rather than in the body, unless the body already
+    /// set it: the cache key from the first of [`SESSION_HEADERS`], the subagent from
+    /// [`SUBAGENT_HEADER`] (passed through), or `subagent` when [`AGENT_ID_HEADER`] is present.
+    /// `header` looks up one request header by lower-case name.
+    pub fn apply_headers<'h>(&mut self, header: impl Fn(&str) -> Option<&'h str>) {
+        if self.prompt_cache_key.is_none() {
+            self.prompt_cache_key = SESSION_HEADERS
+                .iter()
+                .find_map(|name| header(name).filter(|v| !v.is_empty()))
+                .map(str::to_owned);
+        }
+        if self.subagent.is_none() {
+            self.subagent = header(SUBAGENT_HEADER)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .or_else(|| header(AGENT_ID_HEADER).map(|_| "subagent".to_owned()));
+        }
+    }
 }
 
 /// One item of the conversation history (Responses input items, protocols.md §1.4).
@@ -70,8 +100,8 @@ pub enum InputItem {
     FunctionCallOutput {
         /// Call id of the [`InputItem::FunctionCall`] it answers.
         call_id: String,
-        /// The result text.
-        output: String,
+        /// The result.
+        output: ToolOutput,
     },
     /// A reasoning item replayed from an earlier turn.
     Reasoning {
@@ -96,7 +126,7 @@ pub enum Role {
     Developer,
 }
 
-/// One part of a message.
+/// One part of a message or of a tool result.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ContentPart {
     /// Plain text.
@@ -108,11 +138,78 @@ pub enum ContentPart {
         /// OpenAI image detail: `auto`, `low` or `high`.
         detail: Option<String>,
     },
+    /// A file such as a PDF, by URL: a `data:application/pdf;base64,…` URL (sent as Responses
+    /// `input_file.file_data`) or an `https://…` URL (`input_file.file_url`).
+    File {
+        /// The URL.
+        url: String,
+        /// The file name, when the client gave one.
+        filename: Option<String>,
+    },
 }
 
-/// A tool the model may call. Only function tools exist in the canonical model.
+/// The result of a tool call: text and images, and whether the tool failed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToolOutput {
+    /// The result's parts, in order. A single text part is sent upstream as a plain string.
+    pub parts: Vec<ContentPart>,
+    /// The tool reported a failure (Anthropic `is_error`). The upstream has no such flag, so
+    /// the encoder marks the output's text instead.
+    pub is_error: bool,
+}
+
+impl ToolOutput {
+    /// A successful text result.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            parts: vec![ContentPart::Text(text.into())],
+            is_error: false,
+        }
+    }
+
+    /// The text parts joined, for protocols whose tool results are plain text.
+    pub fn joined_text(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            if let ContentPart::Text(t) = part {
+                out.push_str(t);
+            }
+        }
+        out
+    }
+}
+
+impl From<&str> for ToolOutput {
+    fn from(text: &str) -> Self {
+        Self::text(text)
+    }
+}
+
+/// A tool the model may use: a function the client runs, or a tool the backend hosts.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Tool {
+pub enum Tool {
+    /// A function the client declared and runs itself.
+    Function(FunctionTool),
+    /// The backend's web search (Responses `{"type":"web_search"}`; Anthropic's `web_search`
+    /// server tool, Gemini's `googleSearch`).
+    WebSearch,
+    /// The backend's image generation (Responses `{"type":"image_generation"}`).
+    ImageGeneration,
+}
+
+impl Tool {
+    /// The function tool, if this is one.
+    pub fn as_function(&self) -> Option<&FunctionTool> {
+        match self {
+            Self::Function(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// A function tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionTool {
     /// Tool name as the client declared it (the encoder shortens names over 64 characters).
     pub name: String,
     /// What the tool does.

@@ -1,10 +1,14 @@
 //! Canonical [`ChatEvent`]s → one non-streaming `chat.completion` body (protocols.md §5.6).
 
-use crate::canonical::{
-    Block, ChatEvent, FinishReason, JsonText, JsonTextBuf, ProtocolError, UpstreamFailure, Usage,
-};
+use bytes::{BufMut, BytesMut};
 
-use super::egress::{usage_out, ChatStreamConfig};
+use crate::canonical::{
+    ApiError, Block, ChatEvent, FinishReason, JsonText, JsonTextBuf, ProtocolError,
+    UpstreamFailure, Usage,
+};
+use crate::translate::{Egress, Protocol};
+
+use super::egress::{finish_reason, usage_out, ChatStreamConfig};
 use super::wire::{CompletionChoiceOut, CompletionOut, FunctionOut, MessageOut, ToolCallOut};
 
 /// Folds the events of one answer into a `chat.completion` object: the non-streaming
@@ -70,7 +74,7 @@ impl ChatCompletionAggregator {
     /// [`ProtocolError::Upstream`] with the upstream failure, or with
     /// [`crate::canonical::FailureKind::PrematureClose`] when no `Finish` came: the server
     /// answers with an HTTP error instead (map it with
-    /// [`super::OpenAiError::from_protocol`]).
+    /// [`super::error_response`]).
     pub fn finish(self) -> Result<Vec<u8>, ProtocolError> {
         if let Some(failure) = self.error {
             return Err(ProtocolError::Upstream(failure));
@@ -109,10 +113,38 @@ impl ChatCompletionAggregator {
                     reasoning_content: reasoning.as_ref(),
                     tool_calls: &tool_calls,
                 },
-                finish_reason: reason.as_openai(),
+                finish_reason: finish_reason(reason),
             }],
             usage: Some(usage_out(&self.usage.unwrap_or_default())),
         };
         serde_json::to_vec(&body).map_err(ProtocolError::Serialize)
+    }
+}
+
+/// The fold: nothing is written until `Finish`, then the `chat.completion` body.
+impl Egress for ChatCompletionAggregator {
+    fn protocol(&self) -> Protocol {
+        Protocol::OpenAi
+    }
+
+    fn is_streaming(&self) -> bool {
+        false
+    }
+
+    fn content_type(&self) -> &'static str {
+        "application/json"
+    }
+
+    fn write(&mut self, event: &ChatEvent, out: &mut BytesMut) -> Result<(), ProtocolError> {
+        self.push(event);
+        if matches!(event, ChatEvent::Finish(_)) {
+            let done = std::mem::replace(self, Self::new(self.config.clone()));
+            out.put_slice(&done.finish()?);
+        }
+        Ok(())
+    }
+
+    fn write_error(&mut self, _error: &ApiError, _out: &mut BytesMut) {
+        // A fold never commits: its failures are HTTP errors.
     }
 }

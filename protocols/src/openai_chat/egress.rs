@@ -1,16 +1,26 @@
-//! Canonical [`ChatEvent`]s → Chat Completions SSE chunks, and the OpenAI error shape.
+//! Canonical [`ChatEvent`]s → Chat Completions SSE chunks.
 
 use bytes::BytesMut;
 use codex_pipe_engine::SseEncoder;
 
-use crate::canonical::{
-    Block, ChatEvent, FailureKind, JsonText, ProtocolError, UpstreamFailure, Usage,
+use crate::canonical::{ApiError, Block, ChatEvent, FinishReason, JsonText, ProtocolError, Usage};
+use crate::translate::{Egress, Protocol};
+
+use super::error::ErrorEnvelope;
+use super::wire::{
+    CachedOut, ChoiceOut, ChunkOut, DeltaOut, FunctionDeltaOut, ReasoningTokensOut,
+    ToolCallDeltaOut, UsageOut,
 };
 
-use super::wire::{
-    CachedOut, ChoiceOut, ChunkOut, DeltaOut, ErrorEnvelope, ErrorOut, FunctionDeltaOut,
-    ReasoningTokensOut, ToolCallDeltaOut, UsageOut,
-};
+/// The Chat spelling of a finish reason: `stop`, `length`, `tool_calls`, `content_filter`.
+pub fn finish_reason(reason: FinishReason) -> &'static str {
+    match reason {
+        FinishReason::Stop => "stop",
+        FinishReason::Length => "length",
+        FinishReason::ToolCalls => "tool_calls",
+        FinishReason::ContentFilter => "content_filter",
+    }
+}
 
 /// Identity of the chunks of one answer, chosen by the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,9 +48,9 @@ pub struct ChatStreamConfig {
 /// 5. with `include_usage`, a `choices:[]` chunk with `usage`;
 /// 6. `data: [DONE]`.
 ///
-/// An upstream error is written as one `data: {"error":{message,type,param,code}}` frame and
-/// ends the stream (no `[DONE]`): the OpenAI SDKs raise it as `APIError`. Events after the end
-/// are ignored.
+/// An upstream error ([`Egress::write_error`]) is written as one
+/// `data: {"error":{message,type,param,code}}` frame and ends the stream (no `[DONE]`): the
+/// OpenAI SDKs raise it as `APIError`. Events after the end are ignored.
 #[derive(Debug)]
 pub struct ChatStreamEgress {
     config: ChatStreamConfig,
@@ -79,19 +89,21 @@ impl ChatStreamEgress {
         if self.finished {
             return Ok(());
         }
+        if let ChatEvent::Error(failure) = event {
+            self.write_error(&ApiError::from(failure), buf);
+            return Ok(());
+        }
         if !self.started {
             self.started = true;
-            if !matches!(event, ChatEvent::Error(_)) {
-                self.chunk(
-                    buf,
-                    DeltaOut {
-                        role: Some("assistant"),
-                        content: Some(&self.empty),
-                        ..DeltaOut::default()
-                    },
-                    None,
-                )?;
-            }
+            self.chunk(
+                buf,
+                DeltaOut {
+                    role: Some("assistant"),
+                    content: Some(&self.empty),
+                    ..DeltaOut::default()
+                },
+                None,
+            )?;
         }
         match event {
             ChatEvent::Start(_) | ChatEvent::BlockStop { .. } => Ok(()),
@@ -131,7 +143,7 @@ impl ChatStreamEgress {
                 Ok(())
             }
             ChatEvent::Finish(reason) => {
-                self.chunk(buf, DeltaOut::default(), Some(reason.as_openai()))?;
+                self.chunk(buf, DeltaOut::default(), Some(finish_reason(*reason)))?;
                 if self.config.include_usage {
                     let usage = usage_out(&self.usage.unwrap_or_default());
                     let chunk = ChunkOut {
@@ -148,12 +160,7 @@ impl ChatStreamEgress {
                 self.finished = true;
                 Ok(())
             }
-            ChatEvent::Error(failure) => {
-                let err = OpenAiError::from_failure(failure);
-                SseEncoder::json(buf, None, &err.envelope()).map_err(ProtocolError::Serialize)?;
-                self.finished = true;
-                Ok(())
-            }
+            ChatEvent::Error(_) => Ok(()),
         }
     }
 
@@ -216,97 +223,34 @@ pub(crate) fn usage_out(u: &Usage) -> UsageOut {
     }
 }
 
-/// An error in OpenAI's shape: the one place where [`ProtocolError`] meets the OpenAI API
-/// (protocols.md §4a "Errors", §5.7).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenAiError {
-    /// HTTP status to answer with when no byte was sent yet.
-    pub status: u16,
-    /// OpenAI `type`: `invalid_request_error`, `authentication_error`, `permission_error`,
-    /// `rate_limit_error`, `server_error`.
-    pub error_type: &'static str,
-    /// OpenAI `code`, e.g. `context_length_exceeded`, `rate_limit_exceeded`.
-    pub code: Option<String>,
-    /// Human-readable message.
-    pub message: String,
-    /// The offending request field.
-    pub param: Option<String>,
-    /// Value for a `Retry-After` header, in whole seconds (rounded up).
-    pub retry_after_secs: Option<u64>,
-}
-
-impl OpenAiError {
-    /// Maps any [`ProtocolError`].
-    pub fn from_protocol(err: &ProtocolError) -> Self {
-        match err {
-            ProtocolError::Upstream(failure) => Self::from_failure(failure),
-            ProtocolError::InvalidRequest { message, param } => Self {
-                status: 400,
-                error_type: "invalid_request_error",
-                code: None,
-                message: message.to_string(),
-                param: param.as_ref().map(|p| p.to_string()),
-                retry_after_secs: None,
-            },
-            other => Self {
-                status: other.http_status(),
-                error_type: if other.http_status() < 500 {
-                    "invalid_request_error"
-                } else {
-                    "server_error"
-                },
-                code: None,
-                message: other.to_string(),
-                param: None,
-                retry_after_secs: None,
-            },
-        }
+impl Egress for ChatStreamEgress {
+    fn protocol(&self) -> Protocol {
+        Protocol::OpenAi
     }
 
-    /// Maps an upstream failure (protocols.md §5.7, OpenAI column).
-    pub fn from_failure(failure: &UpstreamFailure) -> Self {
-        let status = failure.kind.http_status();
-        let error_type = match failure.kind {
-            FailureKind::RateLimited | FailureKind::QuotaExceeded => "rate_limit_error",
-            FailureKind::Unauthorized => "authentication_error",
-            FailureKind::UsageNotIncluded => "permission_error",
-            _ if status < 500 => "invalid_request_error",
-            _ => "server_error",
-        };
-        let code = failure
-            .code
-            .as_deref()
-            .map(str::to_owned)
-            .or(match failure.kind {
-                FailureKind::ContextLengthExceeded => Some("context_length_exceeded".to_owned()),
-                FailureKind::PrematureClose => Some("stream_closed".to_owned()),
-                _ => None,
-            });
-        Self {
-            status,
-            error_type,
-            code,
-            message: failure.message.to_string(),
-            param: None,
-            retry_after_secs: failure
-                .retry_after
-                .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
-        }
+    fn is_streaming(&self) -> bool {
+        true
     }
 
-    pub(crate) fn envelope(&self) -> ErrorEnvelope<'_> {
-        ErrorEnvelope {
-            error: ErrorOut {
-                message: &self.message,
-                kind: self.error_type,
-                param: self.param.as_deref(),
-                code: self.code.as_deref(),
-            },
-        }
+    fn content_type(&self) -> &'static str {
+        "text/event-stream"
     }
 
-    /// The response body `{"error":{"message","type","param","code"}}`.
-    pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.envelope()).unwrap_or_default()
+    fn keep_alive(&self) -> Option<&'static [u8]> {
+        Some(SseEncoder::KEEP_ALIVE)
+    }
+
+    fn write(&mut self, event: &ChatEvent, out: &mut BytesMut) -> Result<(), ProtocolError> {
+        ChatStreamEgress::write(self, event, out)
+    }
+
+    fn write_error(&mut self, error: &ApiError, out: &mut BytesMut) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if SseEncoder::json(out, None, &ErrorEnvelope::of(error)).is_err() {
+            SseEncoder::data(out, None, br#"{"error":{"message":"upstream error","type":"server_error","param":null,"code":null}}"#);
+        }
     }
 }

@@ -3,14 +3,24 @@
 use serde_json::value::RawValue;
 
 use crate::canonical::{
-    ChatRequest, ContentPart, InputItem, ProtocolError, ReasoningEffort, Role, ServiceTier,
-    TextFormat, Tool, ToolChoice, Verbosity,
+    ChatRequest, ContentPart, FunctionTool, InputItem, ProtocolError, ReasoningEffort, Role,
+    ServiceTier, TextFormat, Tool, ToolChoice, ToolOutput, Verbosity,
 };
 
 use super::wire::{
     ImageUrlWire, MessageWire, PartWire, RequestWire, ResponseFormatWire, ToolChoiceObjectWire,
     ToolWire,
 };
+
+/// A parsed Chat Completions request: the canonical request and what only this protocol's
+/// egress needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedChat {
+    /// The canonical request.
+    pub request: ChatRequest,
+    /// The client asked for a final usage chunk (`stream_options.include_usage`, streams only).
+    pub include_usage: bool,
+}
 
 /// Parses a `POST /v1/chat/completions` body.
 ///
@@ -33,7 +43,7 @@ use super::wire::{
 /// [`ProtocolError::InvalidRequest`] for `n` > 1, an unknown role, a content part or tool type
 /// other than the ones above, a `tool` message without `tool_call_id`, or an unknown
 /// `reasoning_effort` / `tool_choice`.
-pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ProtocolError> {
+pub fn parse_request(body: &[u8]) -> Result<ParsedChat, ProtocolError> {
     let wire: RequestWire<'_> = serde_json::from_slice(body).map_err(ProtocolError::InvalidJson)?;
     if wire.n.is_some_and(|n| n > 1) {
         return Err(ProtocolError::invalid(
@@ -49,7 +59,7 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ProtocolError> {
         service_tier: wire.service_tier.as_deref().and_then(ServiceTier::parse),
         ..ChatRequest::default()
     };
-    req.include_usage = req.stream
+    let include_usage = req.stream
         && wire
             .stream_options
             .and_then(|o| o.include_usage)
@@ -98,7 +108,10 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, ProtocolError> {
         Some("high") => Some(Verbosity::High),
         _ => None,
     };
-    Ok(req)
+    Ok(ParsedChat {
+        request: req,
+        include_usage,
+    })
 }
 
 fn convert_message(msg: &MessageWire<'_>, input: &mut Vec<InputItem>) -> Result<(), ProtocolError> {
@@ -141,7 +154,7 @@ fn convert_message(msg: &MessageWire<'_>, input: &mut Vec<InputItem>) -> Result<
             })?;
             input.push(InputItem::FunctionCallOutput {
                 call_id: call_id.to_owned(),
-                output: text_of(msg.content)?,
+                output: ToolOutput::text(text_of(msg.content)?),
             });
         }
         other => {
@@ -198,9 +211,9 @@ fn text_of(content: Option<&RawValue>) -> Result<String, ProtocolError> {
     for part in parts_of(content)? {
         match part {
             ContentPart::Text(t) => text.push_str(&t),
-            ContentPart::Image { .. } => {
+            ContentPart::Image { .. } | ContentPart::File { .. } => {
                 return Err(ProtocolError::invalid(
-                    "images are only supported in user messages",
+                    "images and files are only supported in user messages",
                     Some("messages"),
                 ))
             }
@@ -211,12 +224,12 @@ fn text_of(content: Option<&RawValue>) -> Result<String, ProtocolError> {
 
 fn convert_tool(tool: ToolWire<'_>) -> Result<Tool, ProtocolError> {
     match (&*tool.kind, tool.function) {
-        ("function", Some(f)) => Ok(Tool {
+        ("function", Some(f)) => Ok(Tool::Function(FunctionTool {
             name: f.name,
             description: f.description,
             parameters: f.parameters,
             strict: f.strict,
-        }),
+        })),
         (kind, _) => Err(ProtocolError::invalid(
             format!("unsupported tool type {kind:?}: only function tools are supported"),
             Some("tools"),

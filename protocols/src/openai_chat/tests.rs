@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::canonical::{
-    Block, ChatEvent, ContentPart, FinishReason, InputItem, JsonText, ProtocolError,
+    ApiError, Block, ChatEvent, ContentPart, FinishReason, InputItem, JsonText, ProtocolError,
     ReasoningEffort, ResponseStart, Role, ServiceTier, TextFormat, ToolChoice, UpstreamFailure,
 };
 use crate::responses::encode_request;
@@ -40,7 +40,10 @@ fn request_mapping() {
         "temperature": 0.3, "top_p": 0.9, "max_tokens": 100, "max_completion_tokens": 100,
         "n": 1, "stop": ["\n"], "seed": 1, "user": "u", "metadata": {"a": "b"}, "logprobs": false
     });
-    let req = parse_request(body.to_string().as_bytes()).expect("parses");
+    let ParsedChat {
+        request: req,
+        include_usage,
+    } = parse_request(body.to_string().as_bytes()).expect("parses");
     assert_eq!(req.model, "gpt-5.4-high");
     assert_eq!(req.instructions, "You are terse.\n\nAnswer in French.");
     assert_eq!(
@@ -80,7 +83,10 @@ fn request_mapping() {
         ]
     );
     assert_eq!(req.tools.len(), 1);
-    assert_eq!(req.tools[0].strict, Some(true));
+    assert_eq!(
+        req.tools[0].as_function().and_then(|t| t.strict),
+        Some(true)
+    );
     assert_eq!(req.tool_choice, Some(ToolChoice::Function("lookup".into())));
     assert_eq!(req.parallel_tool_calls, Some(false));
     assert!(
@@ -89,7 +95,7 @@ fn request_mapping() {
     assert_eq!(req.reasoning_effort, Some(ReasoningEffort::Low));
     assert_eq!(req.service_tier, Some(ServiceTier::Flex));
     assert_eq!(req.prompt_cache_key.as_deref(), Some("conv-9"));
-    assert!(req.stream && req.include_usage);
+    assert!(req.stream && include_usage);
 
     // And on to the upstream body: nothing the backend rejects survives.
     let upstream: Value =
@@ -113,12 +119,15 @@ fn request_mapping() {
 
 #[test]
 fn request_defaults_and_variants() {
-    let req = parse_request(
+    let ParsedChat {
+        request: req,
+        include_usage,
+    } = parse_request(
         br#"{"model":"m","messages":[{"role":"user","content":"hi"}],"stream_options":{"include_usage":true},"response_format":{"type":"json_object"},"tool_choice":"required"}"#,
     )
     .expect("parses");
     assert!(!req.stream);
-    assert!(!req.include_usage, "include_usage only applies to streams");
+    assert!(!include_usage, "include_usage only applies to streams");
     assert_eq!(req.instructions, "");
     assert_eq!(req.text_format, Some(TextFormat::JsonObject));
     assert_eq!(req.tool_choice, Some(ToolChoice::Required));
@@ -134,7 +143,7 @@ fn request_errors_are_typed() {
     ));
     let n = err(br#"{"model":"m","messages":[],"n":2}"#);
     assert!(matches!(&n, ProtocolError::InvalidRequest { param: Some(p), .. } if p == "n"));
-    assert_eq!(OpenAiError::from_protocol(&n).status, 400);
+    assert_eq!(error_response(&ApiError::from(&n)).status, 400);
     assert!(matches!(
         err(br#"{"model":"m","messages":[{"role":"function","content":"x"}]}"#),
         ProtocolError::InvalidRequest { .. }
@@ -225,7 +234,7 @@ fn error_first_writes_only_the_error_frame() {
             r#"{"error":{"message":"stream closed before response.completed","type":"server_error","param":null,"code":"stream_closed"}}"#
         ]
     );
-    let e = OpenAiError::from_failure(&UpstreamFailure::premature_close());
+    let e = error_response(&ApiError::from(&UpstreamFailure::premature_close()));
     assert_eq!(e.status, 504);
 }
 

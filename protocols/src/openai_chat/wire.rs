@@ -233,22 +233,6 @@ pub(crate) struct ReasoningTokensOut {
     pub reasoning_tokens: u64,
 }
 
-/// `{"error":{"message","type","param","code"}}`, the OpenAI error body, also sent as one SSE
-/// frame mid-stream (clients.md §3.1: the SDKs raise `APIError` on a chunk with `error`).
-#[derive(Debug, Serialize)]
-pub(crate) struct ErrorEnvelope<'a> {
-    pub error: ErrorOut<'a>,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct ErrorOut<'a> {
-    pub message: &'a str,
-    #[serde(rename = "type")]
-    pub kind: &'a str,
-    pub param: Option<&'a str>,
-    pub code: Option<&'a str>,
-}
-
 /// The non-streaming `chat.completion` object.
 #[derive(Debug, Serialize)]
 pub(crate) struct CompletionOut<'a> {

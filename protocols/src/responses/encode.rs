@@ -4,14 +4,17 @@ use std::borrow::Cow;
 
 use crate::canonical::{
     ChatRequest, ContentPart, InputItem, ProtocolError, ReasoningEffort, ReasoningSummary, Role,
-    TextFormat, ToolChoice, Verbosity,
+    TextFormat, Tool, ToolChoice, ToolOutput, Verbosity,
 };
 
 use super::names::{shorten_id, ToolNameMap, MAX_ID_LEN};
 use super::wire::{
-    ContentOut, FormatOut, InputItemOut, ReasoningOut, RequestBody, SummaryOut, TextOut,
+    ContentOut, FormatOut, InputItemOut, OutputOut, ReasoningOut, RequestBody, SummaryOut, TextOut,
     ToolChoiceOut, ToolOut,
 };
+
+/// Prefix of a failed tool's text output: the upstream has no error flag for tool results.
+pub const TOOL_ERROR_PREFIX: &str = "Error: ";
 
 /// `include` value that makes the backend return `reasoning.encrypted_content`, needed to
 /// replay reasoning statelessly (protocols.md §1.3 `include`).
@@ -47,17 +50,35 @@ pub fn encode_request(req: &ChatRequest) -> Result<EncodedRequest, ProtocolError
     if req.model.is_empty() {
         return Err(ProtocolError::invalid("model is required", Some("model")));
     }
-    let mut names = ToolNameMap::build(req.tools.iter().map(|t| t.name.as_str()));
+    let mut names = ToolNameMap::build(
+        req.tools
+            .iter()
+            .filter_map(Tool::as_function)
+            .map(|t| t.name.as_str()),
+    );
 
     let tools: Vec<ToolOut<'_>> = req
         .tools
         .iter()
-        .map(|t| ToolOut {
-            kind: "function",
-            name: names.shorten(&t.name),
-            description: t.description.as_deref(),
-            parameters: t.parameters.as_ref(),
-            strict: t.strict,
+        .map(|tool| match tool {
+            Tool::Function(t) => ToolOut {
+                kind: "function",
+                name: Some(names.shorten(&t.name)),
+                description: t.description.as_deref(),
+                parameters: t.parameters.as_ref(),
+                strict: t.strict,
+            },
+            Tool::WebSearch | Tool::ImageGeneration => ToolOut {
+                kind: if matches!(tool, Tool::WebSearch) {
+                    "web_search"
+                } else {
+                    "image_generation"
+                },
+                name: None,
+                description: None,
+                parameters: None,
+                strict: None,
+            },
         })
         .collect();
 
@@ -146,11 +167,7 @@ fn encode_item<'a>(item: &'a InputItem, names: &mut ToolNameMap) -> Option<Input
                     ContentPart::Text(text) if *role == Role::Assistant => {
                         ContentOut::OutputText { text }
                     }
-                    ContentPart::Text(text) => ContentOut::InputText { text },
-                    ContentPart::Image { url, detail } => ContentOut::InputImage {
-                        image_url: url,
-                        detail: detail.as_deref(),
-                    },
+                    other => content_out(other),
                 })
                 .collect();
             InputItemOut::Message {
@@ -173,7 +190,7 @@ fn encode_item<'a>(item: &'a InputItem, names: &mut ToolNameMap) -> Option<Input
         },
         InputItem::FunctionCallOutput { call_id, output } => InputItemOut::FunctionCallOutput {
             call_id: shorten_id(call_id),
-            output,
+            output: output_out(output),
         },
         InputItem::Reasoning {
             id,
@@ -197,4 +214,47 @@ fn encode_item<'a>(item: &'a InputItem, names: &mut ToolNameMap) -> Option<Input
             }
         }
     })
+}
+
+/// One input part (user and developer messages, tool results).
+fn content_out(part: &ContentPart) -> ContentOut<'_> {
+    match part {
+        ContentPart::Text(text) => ContentOut::InputText { text },
+        ContentPart::Image { url, detail } => ContentOut::InputImage {
+            image_url: url,
+            detail: detail.as_deref(),
+        },
+        ContentPart::File { url, filename } => {
+            let data = url.starts_with("data:");
+            ContentOut::InputFile {
+                file_data: data.then_some(url.as_str()),
+                file_url: (!data).then_some(url.as_str()),
+                filename: filename.as_deref(),
+            }
+        }
+    }
+}
+
+/// A tool result: a plain string when it is text only (what Codex sends), content items
+/// otherwise. A failed tool's text starts with [`TOOL_ERROR_PREFIX`] unless it already says so.
+fn output_out(output: &ToolOutput) -> OutputOut<'_> {
+    let marked = |text: &str| -> bool { !output.is_error || text.starts_with(TOOL_ERROR_PREFIX) };
+    match output.parts.as_slice() {
+        [] if output.is_error => OutputOut::Text(Cow::Borrowed("Error")),
+        [] => OutputOut::Text(Cow::Borrowed("")),
+        [ContentPart::Text(text)] if marked(text) => OutputOut::Text(Cow::Borrowed(text)),
+        [ContentPart::Text(text)] => {
+            OutputOut::Text(Cow::Owned(format!("{TOOL_ERROR_PREFIX}{text}")))
+        }
+        parts => {
+            let mut items: Vec<ContentOut<'_>> = Vec::with_capacity(parts.len() + 1);
+            if output.is_error {
+                items.push(ContentOut::InputText {
+                    text: TOOL_ERROR_PREFIX.trim_end(),
+                });
+            }
+            items.extend(parts.iter().map(content_out));
+            OutputOut::Parts(items)
+        }
+    }
 }

@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::canonical::{ProtocolError, ServiceTier};
+use crate::canonical::{ChatRequest, ProtocolError, ServiceTier};
+use crate::models::ModelCatalog;
 
 use super::encode::INCLUDE_ENCRYPTED_REASONING;
 use super::names::{shorten_id, ToolNameMap, MAX_ID_LEN};
@@ -51,6 +52,55 @@ pub struct FixedRequest {
     pub client_stream: bool,
     /// Top-level fields that were removed, for logging.
     pub dropped: Vec<String>,
+    /// The body's `prompt_cache_key`, the conversation id (sent as the `session_id` header
+    /// unless the client sent one).
+    pub prompt_cache_key: Option<String>,
+}
+
+/// Parses a client's Responses body: one parse, which the fix-ups then edit in place.
+///
+/// # Errors
+/// [`ProtocolError::InvalidJson`] when `body` is not JSON; [`ProtocolError::InvalidRequest`]
+/// when it is not an object.
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ProtocolError> {
+    match serde_json::from_slice(body).map_err(ProtocolError::InvalidJson)? {
+        Value::Object(obj) => Ok(obj),
+        _ => Err(ProtocolError::invalid(
+            "request body must be a JSON object",
+            None,
+        )),
+    }
+}
+
+/// Resolves the body's `model` through `catalog` (aliases, `-high` / `-fast` suffixes, the
+/// default effort): `model` is rewritten, and `reasoning.effort` / `service_tier` are added
+/// unless the body sets them.
+pub fn resolve_model(obj: &mut Map<String, Value>, catalog: &ModelCatalog) {
+    let requested = obj
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut scratch = ChatRequest {
+        model: requested.clone(),
+        ..ChatRequest::default()
+    };
+    catalog.apply(&mut scratch);
+    if scratch.model != requested {
+        obj.insert("model".into(), scratch.model.into());
+    }
+    if let Some(effort) = scratch.reasoning_effort {
+        let reasoning = obj
+            .entry("reasoning")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(r) = reasoning {
+            r.entry("effort").or_insert_with(|| effort.as_str().into());
+        }
+    }
+    if let Some(tier) = scratch.service_tier {
+        obj.entry("service_tier")
+            .or_insert_with(|| tier.as_str().into());
+    }
 }
 
 /// Fixes a `/v1/responses` body (protocols.md §1.3, §7 items 1, 2, 14, 16):
@@ -71,7 +121,14 @@ pub struct FixedRequest {
 /// [`ProtocolError::InvalidJson`] when `body` is not JSON; [`ProtocolError::InvalidRequest`]
 /// when it is not an object or lacks a string `model` or an `input`.
 pub fn fixup_responses_request(body: &[u8]) -> Result<FixedRequest, ProtocolError> {
-    let mut obj = parse_object(body)?;
+    fixup_responses_object(parse_object(body)?)
+}
+
+/// [`fixup_responses_request`] on a body already parsed with [`parse_object`].
+///
+/// # Errors
+/// [`ProtocolError::InvalidRequest`] when the body lacks a string `model` or an `input`.
+pub fn fixup_responses_object(mut obj: Map<String, Value>) -> Result<FixedRequest, ProtocolError> {
     let client_stream = obj.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let dropped = retain_fields(&mut obj, RESPONSES_FIELDS);
     let tool_names = common_fixups(&mut obj)?;
@@ -111,20 +168,17 @@ pub fn fixup_responses_request(body: &[u8]) -> Result<FixedRequest, ProtocolErro
 /// # Errors
 /// As [`fixup_responses_request`].
 pub fn fixup_compact_request(body: &[u8]) -> Result<FixedRequest, ProtocolError> {
-    let mut obj = parse_object(body)?;
+    fixup_compact_object(parse_object(body)?)
+}
+
+/// [`fixup_compact_request`] on a body already parsed with [`parse_object`].
+///
+/// # Errors
+/// As [`fixup_responses_object`].
+pub fn fixup_compact_object(mut obj: Map<String, Value>) -> Result<FixedRequest, ProtocolError> {
     let dropped = retain_fields(&mut obj, COMPACT_FIELDS);
     let tool_names = common_fixups(&mut obj)?;
     finish(obj, tool_names, false, dropped)
-}
-
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ProtocolError> {
-    match serde_json::from_slice(body).map_err(ProtocolError::InvalidJson)? {
-        Value::Object(obj) => Ok(obj),
-        _ => Err(ProtocolError::invalid(
-            "request body must be a JSON object",
-            None,
-        )),
-    }
 }
 
 fn retain_fields(obj: &mut Map<String, Value>, allowed: &[&str]) -> Vec<String> {
@@ -243,11 +297,16 @@ fn finish(
     client_stream: bool,
     dropped: Vec<String>,
 ) -> Result<FixedRequest, ProtocolError> {
+    let prompt_cache_key = obj
+        .get("prompt_cache_key")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let body = serde_json::to_vec(&Value::Object(obj)).map_err(ProtocolError::Serialize)?;
     Ok(FixedRequest {
         body,
         tool_names,
         client_stream,
         dropped,
+        prompt_cache_key,
     })
 }

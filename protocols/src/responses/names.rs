@@ -2,6 +2,7 @@
 //! and the map that restores shortened tool names on the way back.
 
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -18,12 +19,19 @@ pub const MAX_ID_LEN: usize = 64;
 /// anything else is cut to 64 bytes (at a character boundary). A shortened name that collides
 /// with another tool's name gets a `_1`, `_2`… suffix (CPA uses `~1`, which OpenAI-style name
 /// validation, `^[a-zA-Z0-9_-]+$`, would reject).
+///
+/// Lookups are hashed, so building the map for `n` tools is O(n) (a linear scan per name made
+/// a 7 MB body with 80k tools cost 22 s of CPU).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ToolNameMap {
     /// Names at most 64 bytes long that are in use, shortened ones included.
-    taken: Vec<Box<str>>,
-    /// `(short, original)` pairs.
+    taken: HashSet<Box<str>>,
+    /// `(short, original)` pairs, in the order they were made.
     pairs: Vec<(Box<str>, Box<str>)>,
+    /// short → index into `pairs`.
+    by_short: HashMap<Box<str>, usize>,
+    /// original → index into `pairs`.
+    by_original: HashMap<Box<str>, usize>,
 }
 
 impl ToolNameMap {
@@ -31,8 +39,8 @@ impl ToolNameMap {
     pub fn build<'a>(names: impl IntoIterator<Item = &'a str> + Clone) -> Self {
         let mut map = Self::default();
         for name in names.clone() {
-            if name.len() <= MAX_ID_LEN && !map.taken.iter().any(|t| &**t == name) {
-                map.taken.push(Box::from(name));
+            if name.len() <= MAX_ID_LEN && !map.taken.contains(name) {
+                map.taken.insert(Box::from(name));
             }
         }
         for name in names {
@@ -49,23 +57,26 @@ impl ToolNameMap {
     /// The name to send upstream for `original`, registering a new short name when needed.
     pub fn shorten(&mut self, original: &str) -> String {
         if original.len() <= MAX_ID_LEN {
-            if !self.taken.iter().any(|t| &**t == original) {
-                self.taken.push(Box::from(original));
+            if !self.taken.contains(original) {
+                self.taken.insert(Box::from(original));
             }
             return original.to_owned();
         }
-        if let Some((short, _)) = self.pairs.iter().find(|(_, o)| &**o == original) {
-            return short.to_string();
+        if let Some(&i) = self.by_original.get(original) {
+            return self.pairs[i].0.to_string();
         }
         let base = mcp_short(original).unwrap_or_else(|| truncate(original, MAX_ID_LEN).to_owned());
         let mut candidate = base.clone();
         let mut n = 1u32;
-        while self.taken.iter().any(|t| **t == *candidate) {
+        while self.taken.contains(candidate.as_str()) {
             let suffix = format!("_{n}");
             candidate = format!("{}{suffix}", truncate(&base, MAX_ID_LEN - suffix.len()));
             n += 1;
         }
-        self.taken.push(Box::from(candidate.as_str()));
+        self.taken.insert(Box::from(candidate.as_str()));
+        let i = self.pairs.len();
+        self.by_short.insert(Box::from(candidate.as_str()), i);
+        self.by_original.insert(Box::from(original), i);
         self.pairs
             .push((Box::from(candidate.as_str()), Box::from(original)));
         candidate
@@ -73,10 +84,9 @@ impl ToolNameMap {
 
     /// The client's name for an upstream tool name (identity when it was not shortened).
     pub fn original<'a>(&'a self, upstream: &'a str) -> &'a str {
-        self.pairs
-            .iter()
-            .find(|(s, _)| &**s == upstream)
-            .map_or(upstream, |(_, o)| o)
+        self.by_short
+            .get(upstream)
+            .map_or(upstream, |&i| &self.pairs[i].1)
     }
 
     /// Restores shortened tool names inside one raw upstream event (for the `/v1/responses`

@@ -2,7 +2,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::canonical::{
-    Block, ChatEvent, ChatRequest, ContentPart, FailureKind, FinishReason, InputItem,
+    Block, ChatEvent, ChatRequest, ContentPart, FailureKind, FinishReason, FunctionTool, InputItem,
     ProtocolError, ReasoningEffort, Role, ServiceTier, TextFormat, Tool, ToolChoice, Usage,
 };
 
@@ -66,12 +66,12 @@ fn full_request_fields() {
                 output: r#"{"temp":21}"#.into(),
             },
         ],
-        tools: vec![Tool {
+        tools: vec![Tool::Function(FunctionTool {
             name: "get_weather".into(),
             description: Some("Weather by city".into()),
             parameters: Some(json!({"type":"object","properties":{"city":{"type":"string"}}})),
             strict: Some(false),
-        }],
+        })],
         tool_choice: Some(ToolChoice::Function("get_weather".into())),
         reasoning_effort: Some(ReasoningEffort::High),
         text_format: Some(TextFormat::JsonSchema {
@@ -179,11 +179,13 @@ fn long_names_and_ids_are_shortened_and_restored() {
             "t".repeat(64).as_str(),
         ]
         .iter()
-        .map(|n| Tool {
-            name: (*n).into(),
-            description: None,
-            parameters: None,
-            strict: None,
+        .map(|n| {
+            Tool::Function(FunctionTool {
+                name: (*n).into(),
+                description: None,
+                parameters: None,
+                strict: None,
+            })
         })
         .collect(),
         ..ChatRequest::default()

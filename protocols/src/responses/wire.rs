@@ -189,7 +189,7 @@ pub(crate) enum InputItemOut<'a> {
     },
     FunctionCallOutput {
         call_id: Cow<'a, str>,
-        output: &'a str,
+        output: OutputOut<'a>,
     },
     Reasoning {
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -215,6 +215,23 @@ pub(crate) enum ContentOut<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         detail: Option<&'a str>,
     },
+    InputFile {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file_data: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file_url: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        filename: Option<&'a str>,
+    },
+}
+
+/// A `function_call_output.output`: a string, or content items for images and files (Codex
+/// `FunctionCallOutputPayload`).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum OutputOut<'a> {
+    Text(Cow<'a, str>),
+    Parts(Vec<ContentOut<'a>>),
 }
 
 #[derive(Debug, Serialize)]
@@ -224,12 +241,14 @@ pub(crate) struct SummaryOut<'a> {
     pub text: &'a str,
 }
 
-/// A flat function tool (protocols.md §1.5: no nested `function` object).
+/// A tool: a flat function tool (protocols.md §1.5: no nested `function` object), or a hosted
+/// tool, which has only its `type`.
 #[derive(Debug, Serialize)]
 pub(crate) struct ToolOut<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -21,127 +21,34 @@ use axum::extract::multipart::{Field, Multipart, MultipartError};
 use bytes::{Buf, Bytes};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::server::error::ApiError;
+use codex_pipe_protocols::whisper::TranscriptionFields;
+use codex_pipe_protocols::{ApiError, FailureKind};
+
+/// 400 `invalid_value` about field `param`.
+fn invalid_value(param: &str, message: String) -> ApiError {
+    ApiError::new(FailureKind::InvalidRequest, message)
+        .with_code("invalid_value")
+        .with_param(param.to_owned())
+}
+
+/// 413: the upload is larger than `limit_bytes`.
+pub fn too_large(limit_bytes: u64) -> ApiError {
+    ApiError::new(
+        FailureKind::PayloadTooLarge,
+        format!(
+            "the upload is larger than this proxy's limit of {} bytes ({:.1} MB); raise --max-upload-mb or send a smaller file",
+            limit_bytes,
+            limit_bytes as f64 / 1_000_000.0
+        ),
+    )
+    .with_code("file_too_large")
+    .with_param("file")
+}
 
 /// Longest accepted text field (bytes).
 pub const MAX_TEXT_FIELD_BYTES: usize = 64 * 1024;
 /// Bytes all non-`file` parts may hold together.
 pub const MAX_OTHER_BYTES: u64 = 1024 * 1024;
-
-/// `response_format` (OpenAI API reference, "Create transcription").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ResponseFormat {
-    /// `{"text": …, "usage": …}` (the default when the field is absent).
-    #[default]
-    Json,
-    /// The transcript as `text/plain`.
-    Text,
-    /// `{"task","language","duration","text","segments",["words"],"usage"}`.
-    VerboseJson,
-    /// SubRip subtitles.
-    Srt,
-    /// WebVTT subtitles.
-    Vtt,
-}
-
-impl ResponseFormat {
-    /// The format named `name`, or `None`.
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "json" => Self::Json,
-            "text" => Self::Text,
-            "verbose_json" => Self::VerboseJson,
-            "srt" => Self::Srt,
-            "vtt" => Self::Vtt,
-            _ => return None,
-        })
-    }
-}
-
-/// The text fields of a transcription request. Unknown fields are ignored.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TranscriptionFields {
-    /// `model`: accepted and echoed nowhere; the dictation endpoint picks its own model.
-    pub model: Option<String>,
-    /// `language`: ISO-639-1 code, forwarded upstream.
-    pub language: Option<String>,
-    /// `prompt`: accepted, not forwarded (the dictation endpoint's prompt support is unverified,
-    /// protocols.md §3).
-    pub prompt: Option<String>,
-    /// `response_format`.
-    pub response_format: ResponseFormat,
-    /// `temperature` in 0–1; echoed in `verbose_json` segments.
-    pub temperature: Option<f64>,
-    /// `timestamp_granularities[]` contains `word`.
-    pub words: bool,
-}
-
-impl TranscriptionFields {
-    /// Apply the text field `name` = `value`.
-    ///
-    /// # Errors
-    /// 400 [`ApiError`] with `param` = `name` for an invalid value, and for `stream=true`.
-    pub fn apply(&mut self, name: &str, value: &str) -> Result<(), ApiError> {
-        let value = value.trim();
-        let some = || (!value.is_empty()).then(|| value.to_owned());
-        match name {
-            "model" => self.model = some(),
-            "language" => self.language = some(),
-            "prompt" => self.prompt = some(),
-            "response_format" if value.is_empty() => self.response_format = ResponseFormat::Json,
-            "response_format" => {
-                self.response_format = ResponseFormat::parse(value).ok_or_else(|| {
-                    ApiError::invalid_value(
-                        name,
-                        format!("unsupported response_format {value:?}: use json, text, verbose_json, srt or vtt"),
-                    )
-                })?;
-            }
-            "temperature" if value.is_empty() => self.temperature = None,
-            "temperature" => {
-                let t = value
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|t| (0.0..=1.0).contains(t))
-                    .ok_or_else(|| {
-                        ApiError::invalid_value(
-                            name,
-                            format!("temperature must be a number from 0 to 1, got {value:?}"),
-                        )
-                    })?;
-                self.temperature = Some(t);
-            }
-            "timestamp_granularities[]" | "timestamp_granularities" => match value {
-                "word" => self.words = true,
-                "segment" | "" => {}
-                _ => {
-                    return Err(ApiError::invalid_value(
-                        name,
-                        format!("unsupported timestamp granularity {value:?}: use word or segment"),
-                    ))
-                }
-            },
-            "stream" => match value {
-                "" | "false" | "False" | "0" => {}
-                "true" | "True" | "1" => {
-                    return Err(ApiError::bad_request(
-                        "unsupported_value",
-                        "stream=true is not supported by this proxy: the dictation backend returns the whole transcript at once; omit `stream`",
-                    )
-                    .with_param(name))
-                }
-                _ => {
-                    return Err(ApiError::invalid_value(
-                        name,
-                        format!("stream must be true or false, got {value:?}"),
-                    ))
-                }
-            },
-            _ => {}
-        }
-        Ok(())
-    }
-}
 
 /// What the upstream side needs when the `file` part begins.
 #[derive(Debug, Clone)]
@@ -308,7 +215,7 @@ async fn feed_file(
                             .send(BodyChunk::Fail("the upload exceeds the size limit".into()))
                             .await;
                     }
-                    return Err(ApiError::too_large(limits.max_file_bytes));
+                    return Err(too_large(limits.max_file_bytes));
                 }
                 if live && body.send(BodyChunk::Data(chunk)).await.is_err() {
                     live = false;
@@ -343,7 +250,7 @@ async fn read_text(
             return Err(other_too_large());
         }
         if value.len() + chunk.len() > MAX_TEXT_FIELD_BYTES {
-            return Err(ApiError::invalid_value(
+            return Err(invalid_value(
                 name,
                 format!("the field {name:?} is longer than {MAX_TEXT_FIELD_BYTES} bytes"),
             ));
@@ -351,7 +258,7 @@ async fn read_text(
         value.extend_from_slice(&chunk);
     }
     String::from_utf8(value)
-        .map_err(|_| ApiError::invalid_value(name, format!("the field {name:?} is not UTF-8 text")))
+        .map_err(|_| invalid_value(name, format!("the field {name:?} is not UTF-8 text")))
 }
 
 /// Read and count a part that is not used.
@@ -389,70 +296,24 @@ async fn drain(multipart: &mut Multipart, budget: &mut u64) {
 }
 
 fn malformed(e: &MultipartError) -> ApiError {
-    ApiError::bad_request(
-        "invalid_multipart",
+    ApiError::new(
+        FailureKind::InvalidRequest,
         format!("malformed multipart/form-data body: {}", e.body_text()),
     )
+    .with_code("invalid_multipart")
 }
 
 fn other_too_large() -> ApiError {
-    let mut e = ApiError::too_large(MAX_OTHER_BYTES);
-    e.param = None;
-    e.message = format!("the form fields other than `file` hold more than {MAX_OTHER_BYTES} bytes");
-    e
+    ApiError::new(
+        FailureKind::PayloadTooLarge,
+        format!("the form fields other than `file` hold more than {MAX_OTHER_BYTES} bytes"),
+    )
+    .with_code("file_too_large")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fields_parse_as_the_openai_sdk_sends_them() {
-        let mut f = TranscriptionFields::default();
-        for (name, value) in [
-            ("model", "whisper-1"),
-            ("language", "en"),
-            ("prompt", "a meeting"),
-            ("response_format", "verbose_json"),
-            ("temperature", "0.0"),
-            ("timestamp_granularities[]", "word"),
-            ("timestamp_granularities[]", "segment"),
-            ("include[]", "logprobs"),
-        ] {
-            f.apply(name, value).expect(name);
-        }
-        assert_eq!(f.response_format, ResponseFormat::VerboseJson);
-        assert_eq!(
-            (f.language.as_deref(), f.temperature, f.words),
-            (Some("en"), Some(0.0), true)
-        );
-        assert_eq!(
-            TranscriptionFields::default().response_format,
-            ResponseFormat::Json
-        );
-    }
-
-    #[test]
-    fn invalid_values_name_their_field() {
-        let mut f = TranscriptionFields::default();
-        let e = f.apply("response_format", "xml").expect_err("xml");
-        assert_eq!(
-            (e.status.as_u16(), e.param.as_deref()),
-            (400, Some("response_format"))
-        );
-        let e = f.apply("temperature", "1.5").expect_err("1.5");
-        assert_eq!(e.param.as_deref(), Some("temperature"));
-        let e = f.apply("stream", "true").expect_err("stream");
-        assert_eq!(
-            (e.param.as_deref(), e.code),
-            (Some("stream"), Some("unsupported_value"))
-        );
-        f.apply("stream", "false").expect("stream=false is fine");
-        let e = f
-            .apply("timestamp_granularities[]", "char")
-            .expect_err("char");
-        assert_eq!(e.param.as_deref(), Some("timestamp_granularities[]"));
-    }
 
     #[test]
     fn body_reader_yields_chunks_then_eof_only_after_end() {

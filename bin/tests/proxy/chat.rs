@@ -1,18 +1,18 @@
-//! The LLM surfaces (`llm_router`) over an in-process simulated backend, checked on the wire
-//! with reqwest, then with the official OpenAI Python SDK (`bin/tests/sdk/chat*.py`).
+//! The OpenAI LLM surfaces of the whole router over an in-process simulated backend, checked on
+//! the wire with reqwest, then with the official OpenAI Python SDK (`bin/tests/sdk/chat*.py`).
 
 use std::time::{Duration, Instant};
 
-use codex_pipe::llm::{llm_router, LlmConfig, LlmState};
-use codex_pipe::server::SimBackend;
+use codex_pipe::server::{router, ApiKeyPolicy, AppState, ServerConfig, SimBackend};
 use codex_pipe::sim::responses::{responses_base_url, SIM_TEXT, STATS_PATH};
 use codex_pipe::sim::SimConfig;
 use codex_pipe::upstream::responses::{ResponsesClient, ResponsesConfig};
+use codex_pipe::upstream::transcribe::Transcriber;
 use codex_pipe::upstream::{http_client, HttpConfig};
 use codex_pipe_protocols::models::ModelCatalog;
 use serde_json::{json, Value};
 
-#[path = "proxy_chat/responses.rs"]
+#[path = "responses.rs"]
 mod responses;
 
 /// Upper bound for any single test.
@@ -37,6 +37,14 @@ impl Env {
     }
 
     async fn start_with(tune: impl FnOnce(&mut ResponsesConfig)) -> Env {
+        Env::start_full(tune, |_| {}).await
+    }
+
+    /// A proxy with the backend client tuned by `tune` and the server by `server`.
+    pub(crate) async fn start_full(
+        tune: impl FnOnce(&mut ResponsesConfig),
+        server: impl FnOnce(&mut ServerConfig),
+    ) -> Env {
         let backend = SimBackend::start(SimConfig::default()).await.expect("sim");
         let http = http_client(&HttpConfig::default()).expect("client");
         let auth = backend.auth_source().build(http.clone()).expect("auth");
@@ -46,19 +54,20 @@ impl Env {
             ..ResponsesConfig::default()
         };
         tune(&mut config);
-        let state = LlmState::from_parts(
-            ResponsesClient::new(http.clone(), auth, config),
+        let mut server_config = ServerConfig::new(ApiKeyPolicy::Open);
+        server(&mut server_config);
+        let state = AppState::new(
+            server_config,
+            ResponsesClient::new(http.clone(), auth.clone(), config),
+            Transcriber::new(http.clone(), auth, backend.transcribe_url()),
             ModelCatalog::builtin("gpt-5.4"),
-            LlmConfig::default(),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let server = tokio::spawn(async move {
-            axum::serve(listener, llm_router(state))
-                .await
-                .expect("serve");
+            axum::serve(listener, router(state)).await.expect("serve");
         });
         Env {
             backend,

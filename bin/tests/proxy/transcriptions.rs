@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use codex_pipe::server::{self, ApiKeyPolicy, ServerConfig, ServerState, SimBackend};
+use codex_pipe::server::{self, ApiKeyPolicy, AppState, ServerConfig, SimBackend};
 use codex_pipe::sim::SimConfig;
 use codex_pipe::upstream::{http_client, HttpConfig};
+use codex_pipe_protocols::models::ModelCatalog;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
@@ -58,7 +59,14 @@ impl Proxy {
             .expect("auth store");
         let mut config = ServerConfig::new(ApiKeyPolicy::Required(KEY.into()));
         config.max_upload_bytes = max_upload_bytes;
-        let state = ServerState::new(config, http, auth, backend.transcribe_url());
+        let state = AppState::build(
+            config,
+            http,
+            auth,
+            backend.responses_base_url(),
+            backend.transcribe_url(),
+            ModelCatalog::builtin("gpt-5.4"),
+        );
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .expect("bind");

@@ -1,38 +1,30 @@
-//! Golden tests: recorded upstream Responses streams (`testdata/responses/*.sse`) through
-//! `ResponsesIngress` and the Chat egress, compared byte for byte with
-//! `*.chat.sse` (streaming, with `include_usage`) and `*.chat.json` (non-streaming).
+//! Golden tests: recorded upstream Responses streams (`testdata/responses/*.sse`) through the
+//! engine's driver and the same [`Translator`] the server runs, compared byte for byte with the
+//! goldens, whole and read 1, 7 and 64 bytes at a time. A golden records what the client gets:
+//! the exact body of a 200 answer, or the HTTP error (status, `Retry-After`, body) when the
+//! upstream failed before any output. So each case also pins the HTTP-status-versus-in-band
+//! decision.
+//!
+//! | golden | egress |
+//! |---|---|
+//! | `<name>.chat.sse` | Chat Completions, streaming, `include_usage` |
+//! | `<name>.chat.json` | Chat Completions, non-streaming (the fold) |
 //!
 //! Regenerate the expected files with `UPDATE_GOLDEN=1 cargo test -p codex-pipe-protocols
 //! --test golden`, then review the diff (testdata/responses/README.md).
 
-use std::path::{Path, PathBuf};
+mod harness;
 
 use bytes::{Bytes, BytesMut};
 use codex_pipe_engine::SseDecoder;
 use codex_pipe_protocols::openai_chat::{
-    ChatCompletionAggregator, ChatStreamConfig, ChatStreamEgress, OpenAiError,
+    ChatCompletionAggregator, ChatStreamConfig, ChatStreamEgress,
 };
 use codex_pipe_protocols::responses::{ResponsesIngress, ToolNameMap};
 use codex_pipe_protocols::ChatEvent;
 use tokio_util::codec::Decoder;
 
-const FIXTURES: [&str; 11] = [
-    "text",
-    "reasoning_text",
-    "tool_call",
-    "parallel_tool_calls",
-    "args_on_done",
-    "empty_completed_output",
-    "minimal_done_only",
-    "failed_context_length",
-    "failed_rate_limit",
-    "incomplete",
-    "error_event",
-];
-
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/responses")
-}
+use harness::{check_all, FIXTURES};
 
 fn config() -> ChatStreamConfig {
     ChatStreamConfig {
@@ -71,80 +63,47 @@ fn canonical_events(raw: &[u8], chunk: usize) -> Vec<ChatEvent> {
     events
 }
 
-fn stream_output(events: &[ChatEvent]) -> Vec<u8> {
-    let mut egress = ChatStreamEgress::new(config());
-    let mut out = BytesMut::new();
-    for event in events {
-        egress.write(event, &mut out).expect("serializes");
+#[test]
+fn golden_chat_outputs() {
+    for name in FIXTURES {
+        check_all(name, "chat.sse", || ChatStreamEgress::new(config()));
+        check_all(
+            name,
+            "chat.json",
+            || ChatCompletionAggregator::new(config()),
+        );
     }
-    assert!(
-        egress.is_finished(),
-        "every fixture ends with a terminal event"
-    );
-    out.to_vec()
-}
-
-/// The non-streaming answer as `{"http_status":…,"retry_after":…,"body":…}`, pretty-printed.
-fn unary_output(events: &[ChatEvent]) -> Vec<u8> {
-    let mut agg = ChatCompletionAggregator::new(config());
-    for event in events {
-        agg.push(event);
-    }
-    let (status, retry_after, body) = match agg.finish() {
-        Ok(body) => (200, None, body),
-        Err(err) => {
-            let e = OpenAiError::from_protocol(&err);
-            (e.status, e.retry_after_secs, e.to_json())
-        }
-    };
-    let body: serde_json::Value = serde_json::from_slice(&body).expect("valid JSON body");
-    let envelope = serde_json::json!({
-        "http_status": status,
-        "retry_after": retry_after,
-        "body": body,
-    });
-    let mut text = serde_json::to_string_pretty(&envelope).expect("serializes");
-    text.push('\n');
-    text.into_bytes()
-}
-
-fn check(path: &Path, actual: &[u8], update: bool) {
-    if update {
-        std::fs::write(path, actual).expect("write golden");
-        return;
-    }
-    let expected = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(
-        expected == actual,
-        "{} differs from the output:\n{}",
-        path.display(),
-        String::from_utf8_lossy(actual)
-    );
 }
 
 #[test]
-fn golden_chat_outputs() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    for name in FIXTURES {
-        let raw = std::fs::read(dir().join(format!("{name}.sse"))).expect("fixture");
-        let events = canonical_events(&raw, raw.len());
-        check(
-            &dir().join(format!("{name}.chat.sse")),
-            &stream_output(&events),
-            update,
-        );
-        check(
-            &dir().join(format!("{name}.chat.json")),
-            &unary_output(&events),
-            update,
-        );
+fn a_failure_before_any_content_is_an_http_status_and_after_it_in_band() {
+    let raw = harness::fixture("failed_context_length");
+    match harness::run(&raw, raw.len(), ChatStreamEgress::new(config())) {
+        harness::Answer::Error(e) => assert_eq!(e.status, 400),
+        other => panic!("expected a 400, got {other:?}"),
+    }
+    let raw = harness::fixture("failed_rate_limit");
+    match harness::run(&raw, 5, ChatStreamEgress::new(config())) {
+        harness::Answer::Error(e) => {
+            assert_eq!((e.status.as_u16(), e.retry_after_secs), (429, Some(2)))
+        }
+        other => panic!("expected a 429, got {other:?}"),
+    }
+    let raw = harness::fixture("error_event");
+    match harness::run(&raw, 3, ChatStreamEgress::new(config())) {
+        harness::Answer::Ok(_, body) => {
+            let body = String::from_utf8(body).expect("utf-8");
+            assert!(body.ends_with("\"code\":\"server_error\"}}\n\n"), "{body}");
+            assert!(!body.contains("[DONE]"));
+        }
+        other => panic!("expected an in-band error, got {other:?}"),
     }
 }
 
 #[test]
 fn any_read_size_gives_the_same_events() {
     for name in FIXTURES {
-        let raw = std::fs::read(dir().join(format!("{name}.sse"))).expect("fixture");
+        let raw = harness::fixture(name);
         let whole = canonical_events(&raw, raw.len());
         for chunk in [1, 7, 64, 1000] {
             assert_eq!(
@@ -161,7 +120,7 @@ fn any_read_size_gives_the_same_events() {
 #[test]
 fn fixtures_follow_the_event_grammar() {
     for name in FIXTURES {
-        let raw = std::fs::read(dir().join(format!("{name}.sse"))).expect("fixture");
+        let raw = harness::fixture(name);
         let events = canonical_events(&raw, raw.len());
         assert!(
             matches!(events.first(), Some(ChatEvent::Start(_))),

@@ -7,31 +7,32 @@
 //!                          │                                      ▼ (one of `--concurrency` permits)
 //!                          └──`file` chunks──► bounded channel ─► BodyReader ─► Transcriber::transcribe
 //!                                                                  (codec pipeline, streaming upload)
-//! transcript + measured duration ─► format::Rendered::response(response_format)
+//! transcript + measured duration ─► whisper::Rendered::render(response_format)
 //! ```
 //!
 //! Both halves run concurrently in the request's task, so the upload streams from the client
-//! through the codec pipeline to the upstream without being buffered whole. Errors are mapped in
-//! [`crate::server::error`].
+//! through the codec pipeline to the upstream without being buffered whole. The upstream permit
+//! is taken only once the `file` part begins, so a slow uploader holds none. Errors are mapped
+//! in [`crate::server::error`] and rendered in the OpenAI shape.
 
 pub mod form;
-pub mod format;
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use codex_pipe_codecs::Input;
+use codex_pipe_protocols::whisper::Rendered;
+use codex_pipe_protocols::{ApiError, FailureKind, Protocol};
 use tokio::sync::{mpsc, oneshot};
 
 use self::form::{
-    BodyChunk, BodyReader, FileStart, FormLimits, BODY_CHANNEL_CHUNKS, MAX_OTHER_BYTES,
+    too_large, BodyChunk, BodyReader, FileStart, FormLimits, BODY_CHANNEL_CHUNKS, MAX_OTHER_BYTES,
 };
-use self::format::Rendered;
-use super::error::ApiError;
-use super::ServerState;
+use crate::server::error::{transcribe_error, Rejection};
+use crate::server::AppState;
 use crate::upstream::transcribe::{TranscribeError, TranscribeRequest, Transcription};
 
 /// The OpenAI route.
@@ -41,15 +42,19 @@ pub const ALIAS_PATH: &str = "/audio/transcriptions";
 
 /// The routes of this surface. The body size is enforced by [`form::read_form`] (per part), so
 /// axum's default body limit is lifted here.
-pub fn routes() -> Router<ServerState> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route(PATH, post(handle))
         .route(ALIAS_PATH, post(handle))
         .layer(DefaultBodyLimit::disable())
 }
 
+fn reject(error: ApiError) -> Response {
+    Rejection::new(Protocol::OpenAi, error).into_response()
+}
+
 async fn handle(
-    State(state): State<ServerState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
@@ -57,16 +62,18 @@ async fn handle(
         max_file_bytes: state.config.max_upload_bytes,
     };
     if let Some(e) = early_size_rejection(&headers, limits) {
-        return e.into_response();
+        return reject(e);
     }
     let mut multipart = match multipart {
         Ok(m) => m,
         Err(r) => {
-            return ApiError::bad_request(
-                "invalid_multipart",
-                format!("expected a multipart/form-data body: {}", r.body_text()),
+            return reject(
+                ApiError::new(
+                    FailureKind::InvalidRequest,
+                    format!("expected a multipart/form-data body: {}", r.body_text()),
+                )
+                .with_code("invalid_multipart"),
             )
-            .into_response()
         }
     };
     let (start_tx, start_rx) = oneshot::channel();
@@ -77,13 +84,17 @@ async fn handle(
     );
     let read = match read {
         Ok(read) => read,
-        Err(e) => {
-            tracing::info!(status = %e.status, message = %e.message, "transcriptions: rejected");
-            return e.into_response();
-        }
+        Err(e) => return reject(e),
     };
     match transcribed {
-        _ if !read.had_file => ApiError::missing_file().into_response(),
+        _ if !read.had_file => reject(
+            ApiError::new(
+                FailureKind::InvalidRequest,
+                "the multipart body has no `file` part: send the audio as the `file` field",
+            )
+            .with_code("missing_required_parameter")
+            .with_param("file"),
+        ),
         Some(Ok(t)) => {
             tracing::info!(
                 format = ?read.fields.response_format,
@@ -91,25 +102,35 @@ async fn handle(
                 bytes_sent = t.bytes_sent,
                 "transcriptions: ok"
             );
-            Rendered {
+            let rendered = Rendered {
                 text: &t.text,
                 duration_seconds: t.duration_seconds.unwrap_or(0.0),
+                segments: &[],
+            };
+            match rendered.render(&read.fields) {
+                Ok(body) => {
+                    let mut response = body.bytes.into_response();
+                    response.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(body.content_type),
+                    );
+                    response
+                }
+                Err(e) => reject(ApiError::from(e)),
             }
-            .response(&read.fields)
         }
-        Some(Err(e)) => {
-            let api = ApiError::from(&e);
-            tracing::warn!(status = %api.status, error = %e, "transcriptions: failed");
-            api.into_response()
-        }
-        None => ApiError::internal("the transcription did not start").into_response(),
+        Some(Err(e)) => reject(transcribe_error(&e)),
+        None => reject(ApiError::new(
+            FailureKind::Internal,
+            "the transcription did not start",
+        )),
     }
 }
 
 /// The upstream half: wait for the `file` part, take a concurrency permit, transcribe.
 /// `None` when the form ended (or failed) before a `file` part.
 async fn transcribe(
-    state: &ServerState,
+    state: &AppState,
     start: oneshot::Receiver<FileStart>,
     body: mpsc::Receiver<BodyChunk>,
 ) -> Option<Result<Transcription, TranscribeError>> {
@@ -148,8 +169,7 @@ fn early_size_rejection(headers: &HeaderMap, limits: FormLimits) -> Option<ApiEr
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let beyond_drain = length > cap.saturating_add(limits.max_file_bytes);
-    (length > cap && (expects_continue || beyond_drain))
-        .then(|| ApiError::too_large(limits.max_file_bytes))
+    (length > cap && (expects_continue || beyond_drain)).then(|| too_large(limits.max_file_bytes))
 }
 
 #[cfg(test)]
@@ -168,7 +188,7 @@ mod tests {
         assert!(early_size_rejection(&h, limits).is_none());
         h.insert(header::EXPECT, HeaderValue::from_static("100-continue"));
         let e = early_size_rejection(&h, limits).expect("waits for 100 Continue: reject now");
-        assert_eq!(e.status.as_u16(), 413);
+        assert_eq!(e.http_status().as_u16(), 413);
         h.remove(header::EXPECT);
         h.insert(
             header::CONTENT_LENGTH,

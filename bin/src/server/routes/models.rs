@@ -6,31 +6,31 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::LlmState;
+use crate::server::AppState;
 
 /// `GET /v1/models`: the catalog, `{"object":"list","data":[{"id","object":"model",…}]}`.
-pub(crate) async fn list(State(state): State<LlmState>) -> Response {
+pub async fn list(State(state): State<AppState>) -> Response {
     (
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        state.catalog().list_json(),
+        state.catalog.list_json(),
     )
         .into_response()
 }
 
 /// `GET /health`: `{"status":"ok","auth":<credentials usable>,"default_model":"<slug>"}`.
 /// Always 200 while the process serves; `auth` says whether upstream calls can be signed.
-pub(crate) async fn health(State(state): State<LlmState>) -> Response {
-    let auth = match state.upstream().auth().credentials().await {
+pub async fn health(State(state): State<AppState>) -> Response {
+    let auth = match state.responses.auth().credentials().await {
         Ok(_) => true,
         Err(e) => {
             tracing::info!(error = %e, "health: no usable credentials");
             false
         }
     };
-    let default_model = state.catalog().resolve("").upstream;
+    let default_model = state.catalog.resolve("").upstream;
     Json(json!({ "status": "ok", "auth": auth, "default_model": default_model })).into_response()
 }

@@ -13,9 +13,7 @@ use async_openai::types::chat::{
     FunctionObjectArgs,
 };
 use async_openai::Client;
-use codex_pipe::llm::LlmState;
-use codex_pipe::server::{router, ApiKeyPolicy, ServerConfig, ServerState, SimBackend};
-use codex_pipe::sim::responses::responses_base_url;
+use codex_pipe::server::{router, ApiKeyPolicy, AppState, ServerConfig, SimBackend};
 use codex_pipe::sim::SimConfig;
 use codex_pipe::upstream::{http_client, HttpConfig};
 use codex_pipe_protocols::models::ModelCatalog;
@@ -39,19 +37,14 @@ async fn proxy() -> Proxy {
     let sim = SimBackend::start(SimConfig::default()).await.expect("sim");
     let http = http_client(&HttpConfig::default()).expect("client");
     let auth = sim.auth_source().build(http.clone()).expect("auth");
-    let llm = LlmState::new(
-        http.clone(),
-        auth.clone(),
-        responses_base_url(&sim.sim.base_url()),
-        ModelCatalog::builtin("gpt-5.4"),
-    );
-    let state = ServerState::new(
+    let state = AppState::build(
         ServerConfig::new(ApiKeyPolicy::Required("sk-test".into())),
         http,
         auth,
+        sim.responses_base_url(),
         sim.transcribe_url(),
-    )
-    .with_llm(llm);
+        ModelCatalog::builtin("gpt-5.4"),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

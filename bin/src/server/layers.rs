@@ -1,0 +1,260 @@
+//! The server's layers, applied once for every surface.
+//!
+//! - **API key** ([`require_api_key`]): which clients may use the proxy (not the upstream login,
+//!   see [`crate::auth`]). A key is accepted from any of the places the supported SDKs send it:
+//!   `Authorization: Bearer <key>` (OpenAI, Ollama), `x-api-key: <key>` (Anthropic),
+//!   `x-goog-api-key: <key>` or `?key=<key>` (Gemini). Keys are compared in constant time
+//!   ([`subtle`]); only the length can leak, as with any comparison. A request without a
+//!   matching key gets a 401 in its own protocol's error shape.
+//! - **Concurrency** ([`limit_upstream`]): one permit of `--concurrency` per upstream call,
+//!   held until the answer's body is finished or dropped; further requests wait.
+//! - **Unknown routes and methods** ([`unknown_route`], [`method_not_allowed`]): 404 / 405 in
+//!   the caller's protocol.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use codex_pipe_protocols::{ApiError, FailureKind};
+use http_body::{Frame, SizeHint};
+use subtle::ConstantTimeEq;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::error::Rejection;
+use super::routes::protocol_of;
+
+/// Whether clients must present a key.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ApiKeyPolicy {
+    /// Every request (except `GET /healthz`) must carry this key.
+    Required(Arc<str>),
+    /// No key is checked (only allowed on a loopback address, see
+    /// [`super::api_key_policy`]).
+    Open,
+}
+
+impl std::fmt::Debug for ApiKeyPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiKeyPolicy::Required(_) => f.write_str("Required(<redacted>)"),
+            ApiKeyPolicy::Open => f.write_str("Open"),
+        }
+    }
+}
+
+impl ApiKeyPolicy {
+    /// `true` when `headers` satisfy the policy.
+    pub fn allows(&self, headers: &HeaderMap) -> bool {
+        self.allows_request(headers, None)
+    }
+
+    /// `true` when `headers` or the query's `key` parameter (Gemini's form) satisfy the policy.
+    pub fn allows_request(&self, headers: &HeaderMap, uri: Option<&Uri>) -> bool {
+        let ApiKeyPolicy::Required(key) = self else {
+            return true;
+        };
+        let matches = |presented: &[u8]| bool::from(presented.ct_eq(key.as_bytes()));
+        presented_keys(headers).any(matches)
+            || uri
+                .and_then(query_key)
+                .is_some_and(|k| matches(k.as_bytes()))
+    }
+}
+
+/// Every key the request presents in its headers (module docs).
+fn presented_keys(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+    let bearer = headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .filter_map(|v| strip_bearer(v.as_bytes()));
+    let plain = ["x-api-key", "x-goog-api-key"]
+        .into_iter()
+        .flat_map(move |name| headers.get_all(name).iter().map(|v| v.as_bytes()));
+    bearer.chain(plain)
+}
+
+/// `Bearer <token>` (scheme case-insensitive, RFC 9110 §11.1) → `<token>`.
+fn strip_bearer(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(7)?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer ")
+        .then(|| rest.trim_ascii())
+}
+
+/// The `key` query parameter (`?key=…`, how Gemini clients may send their key).
+fn query_key(uri: &Uri) -> Option<String> {
+    uri.query()?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == "key")
+        .map(|(_, value)| percent_decode(value))
+}
+
+/// `%XX` and `+` decoding of one query value.
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// axum middleware (`from_fn_with_state`): answer 401 in the caller's protocol unless the policy
+/// allows the request. Runs before the body is read.
+pub async fn require_api_key(
+    State(policy): State<ApiKeyPolicy>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if policy.allows_request(request.headers(), Some(request.uri())) {
+        return next.run(request).await;
+    }
+    let error = ApiError::new(
+        FailureKind::Unauthenticated,
+        "missing or incorrect API key: send the key this proxy was started with (--api-key) as `Authorization: Bearer <key>`, `x-api-key: <key>` or `x-goog-api-key: <key>`",
+    );
+    Rejection::new(protocol_of(request.uri().path()), error).into_response()
+}
+
+/// axum middleware (`from_fn_with_state`): waits for one upstream permit and holds it until the
+/// response body ends (or is dropped), so `--concurrency` bounds the upstream calls in flight,
+/// streams included.
+pub async fn limit_upstream(
+    State(permits): State<Arc<Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Ok(permit) = permits.acquire_owned().await else {
+        let error = ApiError::new(FailureKind::Overloaded, "the server is shutting down");
+        return Rejection::new(protocol_of(request.uri().path()), error).into_response();
+    };
+    next.run(request)
+        .await
+        .map(|body| Body::new(PermitBody { body, permit }))
+}
+
+pin_project_lite::pin_project! {
+    /// A body that holds an upstream permit until it ends or is dropped.
+    struct PermitBody {
+        #[pin]
+        body: Body,
+        permit: OwnedSemaphorePermit,
+    }
+}
+
+impl http_body::Body for PermitBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        self.project().body.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Fallback: 404 in the caller's protocol.
+pub async fn unknown_route(request: Request) -> Response {
+    let error = ApiError::new(
+        FailureKind::NotFound,
+        format!(
+            "unknown route: {} {}",
+            request.method(),
+            request.uri().path()
+        ),
+    );
+    Rejection::new(protocol_of(request.uri().path()), error).into_response()
+}
+
+/// Fallback: 405 in the caller's protocol.
+pub async fn method_not_allowed(request: Request) -> Response {
+    let error = ApiError::new(
+        FailureKind::MethodNotAllowed,
+        format!(
+            "method {} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    );
+    Rejection::new(protocol_of(request.uri().path()), error).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).expect("header"));
+        }
+        map
+    }
+
+    #[test]
+    fn required_key_accepts_only_the_exact_key_in_any_supported_header() {
+        let policy = ApiKeyPolicy::Required("sk-local-123".into());
+        assert!(policy.allows(&headers(&[("authorization", "Bearer sk-local-123")])));
+        assert!(policy.allows(&headers(&[("authorization", "bearer sk-local-123")])));
+        assert!(policy.allows(&headers(&[("x-api-key", "sk-local-123")])));
+        assert!(policy.allows(&headers(&[("x-goog-api-key", "sk-local-123")])));
+        assert!(!policy.allows(&headers(&[])));
+        assert!(!policy.allows(&headers(&[("authorization", "Bearer sk-local-12")])));
+        assert!(!policy.allows(&headers(&[("authorization", "Bearer sk-local-1234")])));
+        assert!(!policy.allows(&headers(&[("authorization", "Basic sk-local-123")])));
+        assert!(!policy.allows(&headers(&[("authorization", "sk-local-123")])));
+    }
+
+    #[test]
+    fn gemini_query_key_is_accepted() {
+        let policy = ApiKeyPolicy::Required("k y+1".into());
+        let uri: Uri = "/v1beta/models/m:generateContent?alt=sse&key=k%20y%2B1"
+            .parse()
+            .expect("uri");
+        assert!(policy.allows_request(&headers(&[]), Some(&uri)));
+        let uri: Uri = "/v1beta/models?key=other".parse().expect("uri");
+        assert!(!policy.allows_request(&headers(&[]), Some(&uri)));
+        assert_eq!(percent_decode("a+b%2"), "a b%2");
+    }
+
+    #[test]
+    fn open_policy_accepts_anything() {
+        assert!(ApiKeyPolicy::Open.allows(&headers(&[])));
+        assert_eq!(
+            format!("{:?}", ApiKeyPolicy::Required("secret".into())),
+            "Required(<redacted>)"
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! The one responder: the upstream body run through a [`Translator`] by the engine's driver,
+//! answered `200` once the first bytes are ready, or with the protocol's HTTP error when the
+//! answer fails before that.
+//!
+//! ```text
+//! upstream body ─► Drive(SseDecoder, Translator, keep-alive, coalescing) ─► first chunk? ─┬─ bytes ─► 200 + chunk + rest
+//!                                                                                        └─ error ─► Rejection (protocol's status + body)
+//! ```
+//!
+//! Streamed answers: each chunk is flushed as it comes; what one burst of upstream reads
+//! produced leaves in one body chunk (the driver coalesces only what is already there, so
+//! nothing waits). After the first byte, a failure is written in-band by the translator and the
+//! body ends cleanly (a truncated chunked body would make clients report a connection error
+//! instead of the message). Folded answers (`stream:false`): the single chunk is the whole
+//! body. Dropping the response body drops the upstream request (cancellation).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use codex_pipe_engine::{Drive, DriveConfig, SseDecoder};
+use codex_pipe_protocols::{Egress, Translator, UpstreamFailure};
+use futures::{Stream, StreamExt, TryStreamExt};
+
+use super::error::Rejection;
+use crate::upstream::responses::ResponsesStream;
+
+/// Largest body chunk built from upstream reads that are already available (bytes).
+pub const COALESCE_BYTES: usize = 64 * 1024;
+
+/// Answers with `translator` run over `upstream` (module docs).
+///
+/// # Errors
+/// A [`Rejection`] in the egress's protocol when the answer fails before its first byte: an
+/// upstream failure event, a premature end, a broken connection, an idle timeout.
+pub async fn respond<E>(
+    upstream: ResponsesStream,
+    translator: Translator<E>,
+    keep_alive: Option<Duration>,
+) -> Result<Response, Rejection>
+where
+    E: Egress + Send + 'static,
+{
+    let egress = translator.egress();
+    let protocol = egress.protocol();
+    let content_type = egress.content_type();
+    let streaming = egress.is_streaming();
+    let mut config = DriveConfig::default().coalesce(COALESCE_BYTES);
+    if let (true, Some(every), Some(frame)) = (streaming, keep_alive, egress.keep_alive()) {
+        config = config.keep_alive(every, Bytes::from_static(frame));
+    }
+    let body = upstream.body.map_err(|e| e.failure());
+    let mut drive = Box::pin(Drive::new(body, SseDecoder::new(), translator, config));
+    let first = match drive.next().await {
+        Some(Ok(bytes)) => bytes,
+        Some(Err(e)) => {
+            let mut unused = BytesMut::new();
+            let error = drive
+                .as_mut()
+                .transcoder_mut()
+                .fail(&e, &mut unused)
+                .unwrap_or_else(|| drive.transcoder().failure_before_output());
+            return Err(Rejection::new(protocol, error));
+        }
+        None => {
+            return Err(Rejection::new(
+                protocol,
+                drive.transcoder().failure_before_output(),
+            ))
+        }
+    };
+    let body = if streaming {
+        Body::from_stream(rest_of(first, drive))
+    } else {
+        Body::from(first)
+    };
+    Ok(answer(body, content_type, streaming, upstream.headers))
+}
+
+/// The driver over an upstream body.
+type Driven<S, E> = std::pin::Pin<Box<Drive<S, SseDecoder, Translator<E>, UpstreamFailure>>>;
+
+/// The chunks after `first`; a failure becomes the translator's in-band error, then the end.
+fn rest_of<S, E>(first: Bytes, drive: Driven<S, E>) -> impl Stream<Item = Result<Bytes, Infallible>>
+where
+    S: Stream<Item = Result<Bytes, UpstreamFailure>> + Send + 'static,
+    E: Egress + Send + 'static,
+{
+    let rest = futures::stream::unfold(Some(drive), |state| async move {
+        let mut drive = state?;
+        match drive.next().await {
+            Some(Ok(bytes)) => Some((Ok(bytes), Some(drive))),
+            Some(Err(e)) => {
+                tracing::warn!(kind = e.kind(), error = %e, "upstream stream failed after the answer started");
+                let mut out = BytesMut::new();
+                drive.as_mut().transcoder_mut().fail(&e, &mut out);
+                (!out.is_empty()).then(|| (Ok(out.freeze()), None))
+            }
+            None => None,
+        }
+    });
+    futures::stream::once(async move { Ok(first) }).chain(rest)
+}
+
+/// A `200` answer with `content_type`, the relayed `x-codex-*` headers and, for streams, the
+/// headers that keep intermediaries from buffering.
+pub fn answer(
+    body: Body,
+    content_type: &'static str,
+    streaming: bool,
+    upstream_headers: HeaderMap,
+) -> Response {
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    h.extend(upstream_headers);
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if streaming {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    }
+    resp
+}

@@ -1,0 +1,85 @@
+//! One thin file per surface: extract → translate → respond.
+//!
+//! | route | file | protocol |
+//! |---|---|---|
+//! | `POST /v1/chat/completions` | [`chat`] | OpenAI Chat Completions, streamed (`data:` chunks, `[DONE]`) or folded into one `chat.completion` |
+//! | `POST /v1/responses`, `POST /v1/responses/compact` | [`responses`] | OpenAI Responses passthrough: the body fixed up for the backend, its events forwarded (or the final response collected); compaction, unary |
+//! | `GET /v1/models`, `GET /health` | [`models`] | the model catalog; `{"status":"ok","auth":…,"default_model":…}` |
+//! | `POST /v1/audio/transcriptions`, `/audio/transcriptions` | [`transcriptions`] | OpenAI (Whisper-style) transcriptions over the dictation endpoint |
+//! | `GET /healthz` | here | `{"status":"ok"}`, no API key |
+//!
+//! **Adding a protocol**: its folder in `protocols/src/<name>` (wire types, ingress, egress,
+//! `error.rs`) and a [`codex_pipe_protocols::Protocol`] variant; here, one file whose handler
+//! parses the body with the protocol's ingress, calls [`super::upstream_call`] and answers with
+//! [`super::respond::respond`] and the protocol's egress; one line in [`router`]; one line in
+//! [`protocol_of`] so that 401 / 404 / 405 answers use the protocol's error shape.
+
+pub mod chat;
+pub mod models;
+pub mod responses;
+pub mod transcriptions;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
+use codex_pipe_protocols::Protocol;
+
+use super::layers::{limit_upstream, method_not_allowed, require_api_key, unknown_route};
+use super::AppState;
+
+/// The protocol whose error shape a request to `path` gets (for the answers the layers give
+/// before a handler runs).
+pub fn protocol_of(path: &str) -> Protocol {
+    let _ = path;
+    Protocol::OpenAi
+}
+
+/// The whole application (module table).
+pub fn router(state: AppState) -> Router {
+    let upstream = Router::new()
+        .route("/v1/chat/completions", post(chat::handle))
+        .route("/v1/responses", post(responses::handle))
+        .route("/v1/responses/compact", post(responses::handle_compact))
+        .route_layer(middleware::from_fn_with_state(
+            state.upstream_permits.clone(),
+            limit_upstream,
+        ))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
+    let keyed = Router::new()
+        .merge(upstream)
+        .route("/v1/models", get(models::list))
+        .route("/health", get(models::health))
+        .merge(transcriptions::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.config.api_key.clone(),
+            require_api_key,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(keyed)
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// `GET /healthz`: `200 {"status":"ok"}` while the process serves requests.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// A request header as text, by lower-case name (for
+/// [`codex_pipe_protocols::ChatRequest::apply_headers`]).
+pub fn header<'h>(headers: &'h HeaderMap) -> impl Fn(&str) -> Option<&'h str> {
+    move |name| headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Unix time, seconds.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}

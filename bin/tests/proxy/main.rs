@@ -1,0 +1,7 @@
+//! `codex-pipe-proxy` end to end, in one test binary (one link, one build): the whole router
+//! served on loopback in-process, the simulated backend behind it, real clients in front
+//! (reqwest, async-openai, the official OpenAI Python SDK).
+
+mod async_openai;
+mod chat;
+mod transcriptions;
