@@ -86,7 +86,8 @@ pub struct DriveConfig {
     /// long (keep-alives sent downstream do not count as upstream activity).
     pub idle_timeout: Option<Duration>,
     /// Coalesce output (bytes): after an upstream chunk, keep reading chunks that are *already*
-    /// available and yield their output together, up to this many bytes. Nothing ever waits
+    /// available and yield their output together, while it is shorter than this many bytes
+    /// (and at most 64 chunks). Nothing ever waits
     /// for a chunk that has not arrived, so no latency is added: a slow stream still yields
     /// one output chunk per upstream chunk, while a burst (a proxy catching up, a fast
     /// upstream) leaves in one body write instead of one per event. `None` (the default): one

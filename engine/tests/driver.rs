@@ -264,3 +264,84 @@ fn runs_without_tokio_when_no_timer_is_set() {
     );
     assert_eq!(out.len(), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn coalescing_joins_only_chunks_that_are_already_there() {
+    let (mut tx, rx) = mpsc::channel::<Chunk>(8);
+    let config = DriveConfig::default().coalesce(64 * 1024);
+    let mut drive = rx.transcode(SseDecoder::new(), Echo::default(), config);
+    // Three chunks already queued: one output chunk.
+    for data in [&b"data: a\n\n"[..], b"data: b\n\n", b"data: c\n\n"] {
+        tx.send(Ok(Bytes::from_static(data))).await.expect("send");
+    }
+    assert_eq!(text(drive.next().await), "<a><b><c>");
+    // A chunk that has not arrived is not waited for: the next one leaves alone, at once.
+    assert!(drive.next().now_or_never().is_none());
+    tx.send(ok(b"data: d\n\n")).await.expect("send");
+    assert_eq!(text(drive.next().await), "<d>");
+    drop(tx);
+    assert_eq!(text(drive.next().await), "[end]");
+
+    // The byte limit cuts a burst into several chunks: reading stops once the output reaches it.
+    let (mut tx, rx) = mpsc::channel::<Chunk>(8);
+    let mut drive = rx.transcode(
+        SseDecoder::new(),
+        Echo::default(),
+        DriveConfig::default().coalesce(4),
+    );
+    for data in [&b"data: a\n\n"[..], b"data: b\n\n", b"data: c\n\n"] {
+        tx.send(Ok(Bytes::from_static(data))).await.expect("send");
+    }
+    assert_eq!(text(drive.next().await), "<a><b>");
+    assert_eq!(text(drive.next().await), "<c>");
+}
+
+/// Writes an opening before its first keep-alive, and none after `quiet` is set.
+#[derive(Default)]
+struct Opens {
+    opened: bool,
+    quiet: bool,
+}
+
+impl Transcoder for Opens {
+    type Frame = SseEvent;
+    type Error = String;
+
+    fn on_frame(&mut self, _frame: SseEvent, _out: &mut BytesMut) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn finish(&mut self, _out: &mut BytesMut) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn on_keep_alive(&mut self, frame: &Bytes, out: &mut BytesMut) {
+        if self.quiet {
+            return;
+        }
+        if !self.opened {
+            self.opened = true;
+            out.extend_from_slice(b"[open]");
+        }
+        out.extend_from_slice(frame);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_transcoder_decides_what_a_keep_alive_writes_and_can_be_reached_between_items() {
+    let (_tx, rx) = mpsc::channel::<Chunk>(4);
+    let config = DriveConfig::default().keep_alive(Duration::from_secs(15), &b"[ka]"[..]);
+    let mut drive = Box::pin(rx.transcode(SseDecoder::new(), Opens::default(), config));
+    assert_eq!(text(drive.next().await), "[open][ka]");
+    assert_eq!(text(drive.next().await), "[ka]");
+    // Silenced between two items through `transcoder_mut`: no more output, no busy loop.
+    drive.as_mut().transcoder_mut().quiet = true;
+    let start = tokio::time::Instant::now();
+    let next = tokio::time::timeout(Duration::from_secs(100), drive.next()).await;
+    assert!(
+        next.is_err(),
+        "nothing is written while the transcoder stays quiet"
+    );
+    assert_eq!(start.elapsed(), Duration::from_secs(100));
+    assert!(drive.transcoder().opened);
+}

@@ -45,7 +45,9 @@
 //! and answers `{"output":[{"type":"compaction","encrypted_content":"…"}]}`.
 //!
 //! `GET /backend-api/codex/sim/stats` (simulator only) returns counters:
-//! `{"requests","rejected","streams_started","streams_finished","streams_aborted","compactions"}`:
+//! `{"requests","rejected","streams_started","streams_finished","streams_aborted","compactions",
+//! "in_flight","max_in_flight"}` (`in_flight`: streams and compactions being answered now;
+//! `max_in_flight`: the most at any moment, so a test can check a client's concurrency limit):
 //! every POST, those answered with an error status (auth, validation, `sim:http_*`, the first
 //! `sim:flaky` try), event streams begun, written to the end, and *aborted* (the client went
 //! away before the last event was written), and compactions served.
@@ -105,6 +107,26 @@ struct Stats {
     finished: AtomicUsize,
     aborted: AtomicUsize,
     compactions: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// One answer being given (a stream until it ends or is dropped, a compaction until it
+/// returns), counted in `in_flight` / `max_in_flight`.
+struct InFlight(Arc<Stats>);
+
+impl InFlight {
+    fn new(stats: &Arc<Stats>) -> Self {
+        let now = stats.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        stats.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(stats.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[derive(Clone)]
@@ -141,6 +163,8 @@ async fn stats(State(state): State<SimState>) -> Json<Value> {
         "streams_finished": n(&s.finished),
         "streams_aborted": n(&s.aborted),
         "compactions": n(&s.compactions),
+        "in_flight": n(&s.in_flight),
+        "max_in_flight": n(&s.max_in_flight),
     }))
 }
 
@@ -240,6 +264,7 @@ async fn responses(State(state): State<SimState>, headers: HeaderMap, body: Byte
     state.stats.started.fetch_add(1, Ordering::SeqCst);
     let guard = StreamGuard {
         stats: Some(state.stats.clone()),
+        _in_flight: InFlight::new(&state.stats),
     };
     let stream = futures::stream::unfold(
         (frames.into_iter(), guard, true),
@@ -273,6 +298,7 @@ async fn responses(State(state): State<SimState>, headers: HeaderMap, body: Byte
 /// as aborted.
 struct StreamGuard {
     stats: Option<Arc<Stats>>,
+    _in_flight: InFlight,
 }
 
 impl StreamGuard {
@@ -304,6 +330,11 @@ async fn compact(State(state): State<SimState>, headers: HeaderMap, body: Bytes)
             return rejection.into_response();
         }
     };
+    let _in_flight = InFlight::new(&state.stats);
+    // `sim:slow:<ms>` in the last user message delays the answer.
+    if let Some(delay) = plan(&obj).delay {
+        tokio::time::sleep(delay).await;
+    }
     let n = state.stats.compactions.fetch_add(1, Ordering::SeqCst) + 1;
     let items = obj
         .get("input")

@@ -4,4 +4,5 @@
 
 mod async_openai;
 mod chat;
+mod limits;
 mod transcriptions;

@@ -14,6 +14,7 @@
 //! --test golden`, then review the diff (testdata/responses/README.md).
 
 mod harness;
+mod translator;
 
 use bytes::{Bytes, BytesMut};
 use codex_pipe_engine::SseDecoder;
