@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -13,8 +14,9 @@ use codex_pipe::cli::codec_args::{transcode_options, DecodeArgs, EncodeArgs, Tar
 use codex_pipe::cli::net_args::{AuthArgs, HttpArgs};
 use codex_pipe::cli::transcribe::Backend;
 use codex_pipe::server::{
-    self, api_key_policy, AppState, ConfigError, ServerConfig, SimBackend, DEFAULT_CONCURRENCY,
-    DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT,
+    self, api_key_policy, AppState, ConfigError, ServeOptions, ServerConfig, SimBackend,
+    DEFAULT_CONCURRENCY, DEFAULT_KEEP_ALIVE, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_MB,
+    DEFAULT_PORT,
 };
 use codex_pipe::sim::SimConfig;
 use codex_pipe::upstream::responses::DEFAULT_RESPONSES_BASE_URL;
@@ -41,14 +43,59 @@ struct Args {
     #[arg(long, env = "CODEX_PIPE_PORT", default_value_t = DEFAULT_PORT)]
     port: u16,
     /// The key clients must send (`Authorization: Bearer <key>`); required off loopback.
+    /// Prefer `--api-key-file` or the environment: a command line is visible in `ps`.
     #[arg(
         long,
         env = "CODEX_PIPE_API_KEY",
         hide_env_values = true,
         value_name = "KEY",
-        conflicts_with = "no_api_key"
+        conflicts_with_all = ["no_api_key", "api_key_file"]
     )]
     api_key: Option<String>,
+    /// A file whose content (trimmed) is the key clients must send.
+    #[arg(
+        long,
+        env = "CODEX_PIPE_API_KEY_FILE",
+        value_name = "PATH",
+        conflicts_with = "no_api_key"
+    )]
+    api_key_file: Option<std::path::PathBuf>,
+    /// Extra names the `Host` header may carry. On a loopback address only `localhost`,
+    /// `127.0.0.1`, `::1` and the bound address are accepted (a defence against DNS
+    /// rebinding: a web page cannot reach the proxy through a name it controls).
+    #[arg(
+        long,
+        env = "CODEX_PIPE_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST"
+    )]
+    allowed_hosts: Vec<String>,
+    /// Close a connection that has not sent a complete request head for this long (slow
+    /// clients, idle keep-alive connections).
+    #[arg(
+        long,
+        env = "CODEX_PIPE_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 30,
+        value_name = "S"
+    )]
+    header_read_timeout_seconds: u64,
+    /// Fail a request whose body stops arriving for this long.
+    #[arg(
+        long,
+        env = "CODEX_PIPE_BODY_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 60,
+        value_name = "S"
+    )]
+    body_idle_timeout_seconds: u64,
+    /// After SIGTERM / Ctrl-C, how long answers in flight may take before they are ended with
+    /// an in-band error.
+    #[arg(
+        long,
+        env = "CODEX_PIPE_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 30,
+        value_name = "S"
+    )]
+    shutdown_grace_seconds: u64,
     /// Accept requests without a key (refused unless the host is a loopback address).
     #[arg(long, env = "CODEX_PIPE_NO_API_KEY")]
     no_api_key: bool,
@@ -98,12 +145,15 @@ struct Args {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CODEX_PIPE_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("info,symphonia_core=error,symphonia=error")
-            }),
+            tracing_subscriber::EnvFilter::try_from_env("CODEX_PIPE_LOG")
+                .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("info,symphonia_core=error,symphonia=error")
+                }),
         )
         .with_writer(std::io::stderr)
         .init();
+    raise_open_files_limit();
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -130,7 +180,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot resolve --host {}", args.host))?
         .collect();
-    let policy = api_key_policy(&args.host, &addrs, args.api_key.as_deref(), args.no_api_key)?;
+    let file_key = match &args.api_key_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --api-key-file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let key = args.api_key.as_deref().or(file_key.as_deref());
+    let policy = api_key_policy(&args.host, &addrs, key, args.no_api_key)?;
     for (flag, value) in [
         ("--max-upload-mb", args.max_upload_mb),
         ("--concurrency", args.concurrency as u64),
@@ -146,6 +204,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         transcode: transcode_options(args.target, &args.encode, &args.decode),
         keep_alive: Some(DEFAULT_KEEP_ALIVE),
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        allowed_hosts: server::allowed_hosts(&addrs, &args.allowed_hosts),
+    };
+    let serve_options = ServeOptions {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
+        body_idle_timeout: Duration::from_secs(args.body_idle_timeout_seconds.max(1)),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_seconds),
     };
     let http = http_client(&args.http.config())?;
     // Keeps the simulator and its temporary login alive while serving.
@@ -184,10 +248,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         if keyed { "required" } else { "not required" }
     );
     let state = AppState::build(config, http, auth, responses_url, url, catalog);
-    server::serve(listener, state, async {
-        shutdown_signal().await;
-        eprintln!("codex-pipe-proxy: shutting down, finishing requests in flight");
-    })
+    server::serve(
+        listener,
+        state,
+        async {
+            shutdown_signal().await;
+            eprintln!("codex-pipe-proxy: shutting down, finishing requests in flight");
+        },
+        serve_options,
+    )
     .await?;
     Ok(())
 }
@@ -244,5 +313,15 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+/// Raises the soft limit of open files to the hard limit: every stream holds two sockets (the
+/// client's and the upstream's) and `auth.json` is re-read per request, so the common default of
+/// 1024 runs out near 500 concurrent streams.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
     }
 }

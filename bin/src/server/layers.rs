@@ -8,6 +8,12 @@
 //!   matching key gets a 401 in its own protocol's error shape.
 //! - **Concurrency** ([`limit_upstream`]): one permit of `--concurrency` per upstream call,
 //!   held until the answer's body is finished or dropped; further requests wait.
+//! - **Host** ([`check_host`]): on loopback only loopback names (DNS rebinding).
+//! - **JSON only** ([`require_json`]): the JSON routes answer 415 to any other `Content-Type`,
+//!   so a web page cannot post to them as a CORS "simple request" (`text/plain`, forms).
+//! - **Errors in the caller's protocol** ([`protocol_errors`]): 4xx / 5xx answers produced by
+//!   the framework rather than a handler (a body over the limit, a body that stopped arriving)
+//!   are re-rendered in the caller's protocol.
 //! - **Unknown routes and methods** ([`unknown_route`], [`method_not_allowed`]): 404 / 405 in
 //!   the caller's protocol.
 
@@ -184,6 +190,117 @@ impl http_body::Body for PermitBody {
     }
 }
 
+/// axum middleware (`from_fn_with_state`): 403 in the caller's protocol unless the `Host` header
+/// names one of `allowed` (a missing `Host` passes: HTTP/1.0 clients and tests send none).
+pub async fn check_host(
+    State(allowed): State<Option<Arc<[String]>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(allowed) = allowed else {
+        return next.run(request).await;
+    };
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().host());
+    let Some(host) = host else {
+        return next.run(request).await;
+    };
+    let name = host_name(host).to_ascii_lowercase();
+    if allowed.contains(&name) {
+        return next.run(request).await;
+    }
+    let error = ApiError::new(
+        FailureKind::Forbidden,
+        format!("the Host {host:?} is not allowed: this proxy answers to {} (add names with --allowed-hosts)", allowed.join(", ")),
+    )
+    .with_code("host_not_allowed");
+    Rejection::new(protocol_of(request.uri().path()), error).into_response()
+}
+
+/// `host[:port]`, `[v6]:port` or `v6` → the name without port and brackets.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        // More than one colon without brackets: a bare IPv6 address.
+        Some((name, _)) if !name.contains(':') => name,
+        _ => host,
+    }
+}
+
+/// axum middleware: 415 in the caller's protocol unless the request body is JSON
+/// (`application/json`, `application/<x>+json`; parameters such as `charset` allowed). A body
+/// without `Content-Type` passes only without an `Origin` header: scripts and SDKs may omit
+/// the type, while a browser page's cross-site `fetch` of a type-less body always carries
+/// `Origin`.
+pub async fn require_json(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    if headers.get(header::CONTENT_TYPE).is_none() && headers.get(header::ORIGIN).is_none() {
+        return next.run(request).await;
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if json {
+        return next.run(request).await;
+    }
+    let error = ApiError::new(
+        FailureKind::UnsupportedMediaType,
+        format!(
+            "expected a JSON body with `Content-Type: application/json`, got {:?}",
+            content_type
+        ),
+    );
+    Rejection::new(protocol_of(request.uri().path()), error).into_response()
+}
+
+/// Largest framework error body read back when re-rendering it.
+const MAX_REJECTION_TEXT: usize = 4096;
+
+/// axum middleware: an error answer that is not JSON (a framework rejection such as axum's
+/// plain-text 413 "length limit exceeded") is re-rendered in the caller's protocol, with its
+/// text as the message.
+pub async fn protocol_errors(request: Request, next: Next) -> Response {
+    let protocol = protocol_of(request.uri().path());
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("text/plain"));
+    if !is_plain {
+        return response;
+    }
+    let text = match axum::body::to_bytes(response.into_body(), MAX_REJECTION_TEXT).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    let error = ApiError::new(super::error::kind_of_status(status), message);
+    Rejection::new(protocol, error).into_response()
+}
+
 /// Fallback: 404 in the caller's protocol.
 pub async fn unknown_route(request: Request) -> Response {
     let error = ApiError::new(
@@ -247,6 +364,15 @@ mod tests {
         let uri: Uri = "/v1beta/models?key=other".parse().expect("uri");
         assert!(!policy.allows_request(&headers(&[]), Some(&uri)));
         assert_eq!(percent_decode("a+b%2"), "a b%2");
+    }
+
+    #[test]
+    fn host_names_lose_their_port_and_brackets() {
+        assert_eq!(host_name("localhost:8788"), "localhost");
+        assert_eq!(host_name("127.0.0.1"), "127.0.0.1");
+        assert_eq!(host_name("[::1]:8788"), "::1");
+        assert_eq!(host_name("::1"), "::1");
+        assert_eq!(host_name("evil.example:80"), "evil.example");
     }
 
     #[test]

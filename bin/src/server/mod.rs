@@ -24,8 +24,8 @@ pub mod error;
 pub mod layers;
 pub mod respond;
 pub mod routes;
+pub mod serve;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,9 +35,11 @@ use codex_pipe_codecs::TranscodeOptions;
 use codex_pipe_protocols::models::ModelCatalog;
 use codex_pipe_protocols::ApiError;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 pub use self::layers::ApiKeyPolicy;
 pub use self::routes::router;
+pub use self::serve::{serve, ServeOptions};
 use crate::auth::{AuthSource, AuthStore};
 use crate::sim::{Sim, SimConfig};
 use crate::upstream::responses::{
@@ -73,6 +75,9 @@ pub struct ServerConfig {
     pub keep_alive: Option<Duration>,
     /// Largest JSON request body read, in bytes; larger bodies get 413.
     pub max_body_bytes: usize,
+    /// Host names (lower case, no port) a request's `Host` header may carry; `None` accepts any.
+    /// See [`allowed_hosts`].
+    pub allowed_hosts: Option<Arc<[String]>>,
 }
 
 impl ServerConfig {
@@ -86,8 +91,33 @@ impl ServerConfig {
             transcode: TranscodeOptions::default(),
             keep_alive: Some(DEFAULT_KEEP_ALIVE),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            allowed_hosts: None,
         }
     }
+}
+
+/// The `Host` names a server bound to `addrs` accepts: on loopback, `localhost`, `127.0.0.1`,
+/// `::1` and the bound addresses, plus `extra` (`--allowed-hosts`); elsewhere only `extra`, or
+/// any host when `extra` is empty. Refusing other names on loopback defeats DNS rebinding: a web
+/// page cannot make the browser talk to the proxy under a name the page controls (Ollama does
+/// the same).
+pub fn allowed_hosts(addrs: &[SocketAddr], extra: &[String]) -> Option<Arc<[String]>> {
+    let loopback = !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback());
+    if !loopback && extra.is_empty() {
+        return None;
+    }
+    let mut names: Vec<String> = extra
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    if loopback {
+        names.extend(["localhost", "127.0.0.1", "::1"].map(str::to_owned));
+        names.extend(addrs.iter().map(|a| a.ip().to_string()));
+    }
+    names.retain(|n| !n.is_empty());
+    names.sort();
+    names.dedup();
+    Some(names.into())
 }
 
 /// A configuration the server refuses to start with.
@@ -171,6 +201,9 @@ pub struct AppState {
     /// One permit per upstream call in flight (`config.concurrency` in all), shared by every
     /// route.
     pub upstream_permits: Arc<Semaphore>,
+    /// Cancelled when the shutdown grace period is over: answers still streaming end with their
+    /// protocol's in-band error.
+    pub shutdown: CancellationToken,
 }
 
 impl AppState {
@@ -188,6 +221,7 @@ impl AppState {
             transcriber,
             catalog: Arc::new(catalog),
             upstream_permits: Arc::new(Semaphore::new(permits)),
+            shutdown: CancellationToken::new(),
         }
     }
 
@@ -237,28 +271,6 @@ impl AppState {
             .await
             .map_err(|e| ApiError::from(e.failure()))
     }
-}
-
-/// Serve `state` on `listener` until `shutdown` completes, then finish the requests in flight.
-///
-/// # Errors
-/// The accept loop's I/O error.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // Every SSE event is a small write: without TCP_NODELAY, Nagle's algorithm holds it until
-    // the client's delayed ACK (40 ms on Linux), which is what `scripts/bench-proxy` measured
-    // per request before this.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// The in-process simulated backend (`--backend sim`): the simulator on an ephemeral loopback

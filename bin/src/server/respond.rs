@@ -15,17 +15,18 @@
 //! body. Dropping the response body drops the upstream request (cancellation).
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
-use codex_pipe_engine::{Drive, DriveConfig, SseDecoder};
-use codex_pipe_protocols::{Egress, Translator, UpstreamFailure};
+use codex_pipe_engine::{Drive, DriveConfig, DriveError, SseDecoder};
+use codex_pipe_protocols::{Egress, FailureKind, Translator, UpstreamFailure};
 use futures::{Stream, StreamExt, TryStreamExt};
+use tokio_util::sync::CancellationToken;
 
 use super::error::Rejection;
+use super::AppState;
 use crate::upstream::responses::ResponsesStream;
 
 /// Largest body chunk built from upstream reads that are already available (bytes).
@@ -37,13 +38,14 @@ pub const COALESCE_BYTES: usize = 64 * 1024;
 /// A [`Rejection`] in the egress's protocol when the answer fails before its first byte: an
 /// upstream failure event, a premature end, a broken connection, an idle timeout.
 pub async fn respond<E>(
+    state: &AppState,
     upstream: ResponsesStream,
     translator: Translator<E>,
-    keep_alive: Option<Duration>,
 ) -> Result<Response, Rejection>
 where
     E: Egress + Send + 'static,
 {
+    let keep_alive = state.config.keep_alive;
     let egress = translator.egress();
     let protocol = egress.protocol();
     let content_type = egress.content_type();
@@ -73,7 +75,7 @@ where
         }
     };
     let body = if streaming {
-        Body::from_stream(rest_of(first, drive))
+        Body::from_stream(rest_of(first, drive, state.shutdown.clone()))
     } else {
         Body::from(first)
     };
@@ -84,22 +86,44 @@ where
 type Driven<S, E> = std::pin::Pin<Box<Drive<S, SseDecoder, Translator<E>, UpstreamFailure>>>;
 
 /// The chunks after `first`; a failure becomes the translator's in-band error, then the end.
-fn rest_of<S, E>(first: Bytes, drive: Driven<S, E>) -> impl Stream<Item = Result<Bytes, Infallible>>
+/// When `shutdown` is cancelled (the grace period after a shutdown signal is over), the answer
+/// ends the same way, with an in-band error.
+fn rest_of<S, E>(
+    first: Bytes,
+    drive: Driven<S, E>,
+    shutdown: CancellationToken,
+) -> impl Stream<Item = Result<Bytes, Infallible>>
 where
     S: Stream<Item = Result<Bytes, UpstreamFailure>> + Send + 'static,
     E: Egress + Send + 'static,
 {
-    let rest = futures::stream::unfold(Some(drive), |state| async move {
-        let mut drive = state?;
-        match drive.next().await {
-            Some(Ok(bytes)) => Some((Ok(bytes), Some(drive))),
-            Some(Err(e)) => {
-                tracing::warn!(kind = e.kind(), error = %e, "upstream stream failed after the answer started");
-                let mut out = BytesMut::new();
-                drive.as_mut().transcoder_mut().fail(&e, &mut out);
-                (!out.is_empty()).then(|| (Ok(out.freeze()), None))
+    let rest = futures::stream::unfold(Some(drive), move |state| {
+        let shutdown = shutdown.clone();
+        async move {
+            let mut drive = state?;
+            let next = tokio::select! {
+                next = drive.next() => next,
+                () = shutdown.cancelled() => {
+                    let failure = UpstreamFailure::new(
+                        FailureKind::Overloaded,
+                        "server_shutting_down",
+                        "the proxy is shutting down; retry the request",
+                    );
+                    let mut out = BytesMut::new();
+                    drive.as_mut().transcoder_mut().fail(&DriveError::Transport(failure), &mut out);
+                    return (!out.is_empty()).then(|| (Ok(out.freeze()), None));
+                }
+            };
+            match next {
+                Some(Ok(bytes)) => Some((Ok(bytes), Some(drive))),
+                Some(Err(e)) => {
+                    tracing::warn!(kind = e.kind(), error = %e, "upstream stream failed after the answer started");
+                    let mut out = BytesMut::new();
+                    drive.as_mut().transcoder_mut().fail(&e, &mut out);
+                    (!out.is_empty()).then(|| (Ok(out.freeze()), None))
+                }
+                None => None,
             }
-            None => None,
         }
     });
     futures::stream::once(async move { Ok(first) }).chain(rest)

@@ -34,6 +34,8 @@
 //! | `sim:premature_close` | two text deltas, then the body ends without a terminal event |
 //! | `sim:echo` | the answer text is JSON `{"headers":{…},"body":<the request>}`: what the backend received |
 //! | `sim:slow` or `sim:slow:<ms>` | a modifier: waits 100 ms (or `<ms>`) between events; combine it with any other marker |
+//! | `sim:hang` | accepts the request and never answers (header timeouts) |
+//! | `sim:deltas:<n>` | a modifier of the text answer: `n` one-word deltas (throughput benchmarks) |
 //!
 //! Without a marker: when the request declares tools and its input ends with
 //! `function_call_output` items, the answer quotes those outputs (`Tool output received: call_…:
@@ -218,6 +220,11 @@ async fn responses(State(state): State<SimState>, headers: HeaderMap, body: Byte
             let body = json!({"error": {"type": "server_error", "code": "server_error",
                 "message": "The simulated backend failed (sim:http_500)."}});
             return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
+        }
+        Scenario::Hang => {
+            // Accept and never answer (until the client gives up).
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return StatusCode::GATEWAY_TIMEOUT.into_response();
         }
         Scenario::Flaky => {
             let mut hasher = std::collections::hash_map::DefaultHasher::new();

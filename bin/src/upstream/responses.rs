@@ -65,6 +65,10 @@ pub struct ResponsesConfig {
     /// Whole-request limit, from connect to the last body byte; it replaces the shared HTTP
     /// client's `--request-timeout`, which is sized for short calls (default 1 hour).
     pub total_timeout: Duration,
+    /// Longest wait for the response headers of one attempt (an upstream that accepts the
+    /// connection and never answers); then the call fails with [`UpstreamError::HeaderTimeout`],
+    /// without a resend (default 300 s; the proxy sets `--request-timeout-seconds`).
+    pub header_timeout: Duration,
 }
 
 impl Default for ResponsesConfig {
@@ -75,6 +79,7 @@ impl Default for ResponsesConfig {
             retry_backoff: Duration::from_millis(250),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             total_timeout: Duration::from_secs(3600),
+            header_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -110,6 +115,12 @@ pub enum UpstreamError {
     #[error("the Codex backend sent nothing for {} s", after.as_secs_f64())]
     IdleTimeout {
         /// The configured idle timeout.
+        after: Duration,
+    },
+    /// The response headers did not arrive within `after`.
+    #[error("the Codex backend did not answer within {} s", after.as_secs_f64())]
+    HeaderTimeout {
+        /// The configured header timeout.
         after: Duration,
     },
     /// The configured base URL does not form a valid URL.
@@ -191,6 +202,9 @@ impl UpstreamError {
             UpstreamError::Body(_) => failure(FailureKind::Transport, "upstream_disconnected"),
             UpstreamError::IdleTimeout { .. } => {
                 failure(FailureKind::IdleTimeout, "upstream_idle_timeout")
+            }
+            UpstreamError::HeaderTimeout { .. } => {
+                failure(FailureKind::IdleTimeout, "upstream_header_timeout")
             }
             UpstreamError::InvalidUrl { .. } => {
                 failure(FailureKind::Internal, "invalid_upstream_url")
@@ -334,7 +348,14 @@ impl ResponsesClient {
         let mut refreshed = false;
         let mut resends = 0u32;
         loop {
-            let attempt = self.attempt(&url, &headers, &creds, req.body.clone()).await;
+            let attempt = tokio::time::timeout(
+                self.config.header_timeout,
+                self.attempt(&url, &headers, &creds, req.body.clone()),
+            )
+            .await
+            .map_err(|_| UpstreamError::HeaderTimeout {
+                after: self.config.header_timeout,
+            })?;
             match attempt {
                 Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && !refreshed => {
                     drop(resp);

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use codex_pipe::server::{router, ApiKeyPolicy, AppState, ServerConfig, SimBackend};
+use codex_pipe::server::{
+    serve as serve_app, ApiKeyPolicy, AppState, ServeOptions, ServerConfig, SimBackend,
+};
 use codex_pipe::sim::responses::{responses_base_url, SIM_TEXT, STATS_PATH};
 use codex_pipe::sim::SimConfig;
 use codex_pipe::upstream::responses::{ResponsesClient, ResponsesConfig};
@@ -21,14 +23,23 @@ const LIMIT: Duration = Duration::from_secs(60);
 pub(crate) struct Env {
     pub(crate) backend: SimBackend,
     pub(crate) base: String,
+    pub(crate) addr: std::net::SocketAddr,
     pub(crate) http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for Env {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+/// Everything [`Env::start_setup`] can tune.
+pub(crate) struct Setup {
+    pub(crate) responses: ResponsesConfig,
+    pub(crate) server: ServerConfig,
+    pub(crate) serve: ServeOptions,
 }
 
 impl Env {
@@ -45,36 +56,70 @@ impl Env {
         tune: impl FnOnce(&mut ResponsesConfig),
         server: impl FnOnce(&mut ServerConfig),
     ) -> Env {
+        Env::start_setup(|s| {
+            tune(&mut s.responses);
+            server(&mut s.server);
+        })
+        .await
+    }
+
+    /// A proxy served by `server::serve` (the binary's accept loop, timeouts and shutdown) with
+    /// everything tuned by `tune`.
+    pub(crate) async fn start_setup(tune: impl FnOnce(&mut Setup)) -> Env {
         let backend = SimBackend::start(SimConfig::default()).await.expect("sim");
         let http = http_client(&HttpConfig::default()).expect("client");
         let auth = backend.auth_source().build(http.clone()).expect("auth");
-        let mut config = ResponsesConfig {
-            base_url: responses_base_url(&backend.sim.base_url()),
-            retry_backoff: Duration::from_millis(20),
-            ..ResponsesConfig::default()
+        let mut setup = Setup {
+            responses: ResponsesConfig {
+                base_url: responses_base_url(&backend.sim.base_url()),
+                retry_backoff: Duration::from_millis(20),
+                ..ResponsesConfig::default()
+            },
+            server: ServerConfig::new(ApiKeyPolicy::Open),
+            serve: ServeOptions::default(),
         };
-        tune(&mut config);
-        let mut server_config = ServerConfig::new(ApiKeyPolicy::Open);
-        server(&mut server_config);
+        tune(&mut setup);
         let state = AppState::new(
-            server_config,
-            ResponsesClient::new(http.clone(), auth.clone(), config),
+            setup.server,
+            ResponsesClient::new(http.clone(), auth.clone(), setup.responses),
             Transcriber::new(http.clone(), auth, backend.transcribe_url()),
             ModelCatalog::builtin("gpt-5.4"),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let addr = listener.local_addr().expect("addr");
+        let base = format!("http://{addr}");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serve = setup.serve;
         let server = tokio::spawn(async move {
-            axum::serve(listener, router(state)).await.expect("serve");
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            serve_app(listener, state, shutdown, serve)
+                .await
+                .expect("serve");
         });
         Env {
             backend,
             base,
+            addr,
             http,
             server,
+            stop: Some(stop),
         }
+    }
+
+    /// Sends the shutdown signal; the server stops accepting and drains.
+    pub(crate) fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits until the server returned (after [`Self::shutdown`]).
+    pub(crate) async fn stopped(&mut self) {
+        (&mut self.server).await.expect("server task");
     }
 
     pub(crate) async fn post(&self, path: &str, body: Value) -> reqwest::Response {

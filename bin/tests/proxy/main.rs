@@ -5,4 +5,5 @@
 mod async_openai;
 mod chat;
 mod limits;
+mod reliability;
 mod transcriptions;

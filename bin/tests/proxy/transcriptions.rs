@@ -72,9 +72,14 @@ impl Proxy {
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(server::serve(listener, state, async {
-            let _ = stopped.await;
-        }));
+        tokio::spawn(server::serve(
+            listener,
+            state,
+            async {
+                let _ = stopped.await;
+            },
+            server::ServeOptions::default(),
+        ));
         let client = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .build()

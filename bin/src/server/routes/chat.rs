@@ -50,21 +50,20 @@ pub async fn handle(
         })
         .await
         .map_err(reject)?;
-    let keep_alive = state.config.keep_alive;
     if req.stream {
         let egress = ChatStreamEgress::new(config);
         respond(
+            &state,
             upstream,
             Translator::new(encoded.tool_names, egress),
-            keep_alive,
         )
         .await
     } else {
         let egress = ChatCompletionAggregator::new(config);
         respond(
+            &state,
             upstream,
             Translator::new(encoded.tool_names, egress),
-            keep_alive,
         )
         .await
     }

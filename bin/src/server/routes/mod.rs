@@ -27,7 +27,10 @@ use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use codex_pipe_protocols::Protocol;
 
-use super::layers::{limit_upstream, method_not_allowed, require_api_key, unknown_route};
+use super::layers::{
+    check_host, limit_upstream, method_not_allowed, protocol_errors, require_api_key, require_json,
+    unknown_route,
+};
 use super::AppState;
 
 /// The protocol whose error shape a request to `path` gets (for the answers the layers give
@@ -47,6 +50,7 @@ pub fn router(state: AppState) -> Router {
             state.upstream_permits.clone(),
             limit_upstream,
         ))
+        .route_layer(middleware::from_fn(require_json))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
     let keyed = Router::new()
         .merge(upstream)
@@ -57,11 +61,14 @@ pub fn router(state: AppState) -> Router {
             state.config.api_key.clone(),
             require_api_key,
         ));
+    let allowed_hosts = state.config.allowed_hosts.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .merge(keyed)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(protocol_errors))
+        .layer(middleware::from_fn_with_state(allowed_hosts, check_host))
         .with_state(state)
 }
 

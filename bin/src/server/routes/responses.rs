@@ -64,21 +64,20 @@ pub async fn handle(
         .map_err(reject)?;
     // The egress restores names in the raw events; the translator's ingress reads them as the
     // backend sent them.
-    let keep_alive = state.config.keep_alive;
     if fixed.client_stream {
         let egress = PassthroughStream::new(fixed.tool_names);
         respond(
+            &state,
             upstream,
             Translator::new(ToolNameMap::default(), egress),
-            keep_alive,
         )
         .await
     } else {
         let egress = PassthroughCollect::new(fixed.tool_names);
         respond(
+            &state,
             upstream,
             Translator::new(ToolNameMap::default(), egress),
-            keep_alive,
         )
         .await
     }

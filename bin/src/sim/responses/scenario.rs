@@ -29,6 +29,7 @@ pub(super) enum Scenario {
     Echo,
     ToolResult,
     Json,
+    Hang,
 }
 
 const MARKERS: &[(&str, Scenario)] = &[
@@ -47,6 +48,7 @@ const MARKERS: &[(&str, Scenario)] = &[
     ("flaky", Scenario::Flaky),
     ("premature_close", Scenario::PrematureClose),
     ("echo", Scenario::Echo),
+    ("hang", Scenario::Hang),
 ];
 
 /// The text of the last user message (string content or `input_text` / `text` parts).
@@ -138,6 +140,8 @@ pub(super) struct Plan {
     pub scenario: Scenario,
     /// Delay between events (`sim:slow`).
     pub delay: Option<Duration>,
+    /// `sim:deltas:<n>`: the text answer comes in `n` deltas (for throughput benchmarks).
+    pub deltas: Option<usize>,
     /// Declared function tools: `(name, parameters schema)`.
     pub tools: Vec<(String, Value)>,
     /// Trailing tool outputs: `(call_id, output)`.
@@ -153,7 +157,15 @@ pub(super) fn plan(obj: &Map<String, Value>) -> Plan {
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    let (marker, delay) = markers(&last_user_text(input));
+    let text = last_user_text(input);
+    let (marker, delay) = markers(&text);
+    let deltas = text.find("sim:deltas:").and_then(|pos| {
+        let digits: String = text[pos + 11..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse::<usize>().ok().map(|n| n.clamp(1, 100_000))
+    });
     let tools = function_tools(obj);
     let outputs = trailing_outputs(input);
     let json_schema = obj
@@ -173,6 +185,7 @@ pub(super) fn plan(obj: &Map<String, Value>) -> Plan {
     Plan {
         scenario,
         delay,
+        deltas,
         tools,
         outputs,
         json_schema,
@@ -196,7 +209,16 @@ pub(super) fn play(s: &mut Script, plan: &Plan, headers: &HeaderMap, obj: &Map<S
         s.completed(vec![item], usage);
     };
     match *scenario {
-        Scenario::Text | Scenario::Flaky | Scenario::Http429 | Scenario::Http500 => {
+        Scenario::Text if plan.deltas.is_some() => {
+            let n = plan.deltas.unwrap_or(1);
+            let pieces: Vec<&str> = (0..n).map(|i| ["lorem ", "ipsum "][i % 2]).collect();
+            text_answer(s, &pieces.concat(), pieces);
+        }
+        Scenario::Text
+        | Scenario::Flaky
+        | Scenario::Http429
+        | Scenario::Http500
+        | Scenario::Hang => {
             text_answer(s, SIM_TEXT, words(SIM_TEXT));
         }
         Scenario::Reasoning => {
