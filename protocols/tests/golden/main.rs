@@ -14,6 +14,7 @@
 //! --test golden`, then review the diff (testdata/responses/README.md).
 
 mod harness;
+mod scaling;
 mod translator;
 
 use bytes::{Bytes, BytesMut};
