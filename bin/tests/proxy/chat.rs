@@ -18,10 +18,10 @@ mod responses;
 /// Upper bound for any single test.
 const LIMIT: Duration = Duration::from_secs(60);
 
-struct Env {
-    backend: SimBackend,
-    base: String,
-    http: reqwest::Client,
+pub(crate) struct Env {
+    pub(crate) backend: SimBackend,
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -32,7 +32,7 @@ impl Drop for Env {
 }
 
 impl Env {
-    async fn start() -> Env {
+    pub(crate) async fn start() -> Env {
         Env::start_with(|_| {}).await
     }
 
@@ -77,7 +77,7 @@ impl Env {
         }
     }
 
-    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> reqwest::Response {
         self.http
             .post(format!("{}{path}", self.base))
             .json(&body)
@@ -139,7 +139,7 @@ fn content_of(frames: &[Value]) -> String {
         .collect()
 }
 
-async fn within<F: std::future::Future>(fut: F) -> F::Output {
+pub(crate) async fn within<F: std::future::Future>(fut: F) -> F::Output {
     tokio::time::timeout(LIMIT, fut)
         .await
         .expect("test took too long")

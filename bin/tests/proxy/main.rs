@@ -4,4 +4,7 @@
 
 mod async_openai;
 mod chat;
+mod codex_oss;
+mod gemini;
+mod ollama;
 mod transcriptions;

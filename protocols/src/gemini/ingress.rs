@@ -305,32 +305,33 @@ fn apply_tool_mode(
     allowed: Option<Vec<String>>,
     req: &mut ChatRequest,
 ) -> Result<(), ProtocolError> {
-    req.tool_choice =
-        match mode.map(str::to_ascii_uppercase).as_deref() {
-            None | Some("" | "AUTO" | "MODE_UNSPECIFIED" | "VALIDATED") => None,
-            Some("NONE") => Some(ToolChoice::None),
-            Some("ANY") => {
-                let allowed = allowed.unwrap_or_default();
-                if allowed.is_empty() {
-                    Some(ToolChoice::Required)
-                } else {
-                    req.tools.retain(|t| match t {
-                        Tool::Function(f) => allowed.contains(&f.name),
-                        _ => true,
-                    });
-                    match allowed.as_slice() {
-                        [one] => Some(ToolChoice::Function(one.clone())),
-                        _ => Some(ToolChoice::Required),
-                    }
+    req.tool_choice = match mode.map(str::to_ascii_uppercase).as_deref() {
+        None | Some("" | "AUTO" | "MODE_UNSPECIFIED" | "VALIDATED") => None,
+        Some("NONE") => Some(ToolChoice::None),
+        Some("ANY") => {
+            let allowed = allowed.unwrap_or_default();
+            if allowed.is_empty() {
+                Some(ToolChoice::Required)
+            } else {
+                req.tools.retain(|t| match t {
+                    Tool::Function(f) => allowed.contains(&f.name),
+                    _ => true,
+                });
+                match allowed.as_slice() {
+                    [one] => Some(ToolChoice::Function(one.clone())),
+                    _ => Some(ToolChoice::Required),
                 }
             }
-            Some(other) => return Err(ProtocolError::invalid(
+        }
+        Some(other) => {
+            return Err(ProtocolError::invalid(
                 format!(
                     "unsupported functionCallingConfig.mode {other:?}: expected AUTO, ANY or NONE"
                 ),
                 Some("toolConfig.functionCallingConfig.mode"),
-            )),
-        };
+            ))
+        }
+    };
     Ok(())
 }
 
@@ -372,12 +373,14 @@ fn apply_generation_config(
             "LOW" => ReasoningEffort::Low,
             "MEDIUM" => ReasoningEffort::Medium,
             "HIGH" => ReasoningEffort::High,
-            _ => return Err(ProtocolError::invalid(
-                format!(
+            _ => {
+                return Err(ProtocolError::invalid(
+                    format!(
                     "unsupported thinkingLevel {level:?}: expected MINIMAL, LOW, MEDIUM or HIGH"
                 ),
-                Some("generationConfig.thinkingConfig.thinkingLevel"),
-            )),
+                    Some("generationConfig.thinkingConfig.thinkingLevel"),
+                ))
+            }
         });
     } else if let Some(budget) = thinking.thinking_budget {
         req.reasoning_effort = effort_of_budget(budget);
