@@ -87,6 +87,31 @@ def function_call_round_trip():
     assert "Tool output received" in r2.text and "sunny" in r2.text, r2.text
 
 
+def thought_signature_round_trip():
+    """The backend's encrypted reasoning rides on the function call as thoughtSignature (bytes
+    in the SDK) and reaches the backend again unchanged, before the call it belongs to."""
+    tools = [types.Tool(function_declarations=[WEATHER])]
+    config = types.GenerateContentConfig(tools=tools, automatic_function_calling=NO_AFC)
+    first = [types.Content(role="user", parts=[types.Part(text="sim:reasoning_tool")])]
+    r = client.models.generate_content(model=MODEL, contents=first, config=config)
+    signed = [p for p in r.candidates[0].content.parts if p.function_call]
+    assert signed and signed[0].thought_signature, r
+    history = first + [
+        r.candidates[0].content,
+        types.Content(role="user", parts=[
+            types.Part.from_function_response(name="get_weather", response={"result": "sunny"}),
+            types.Part(text="sim:echo")]),
+    ]
+    echo = json.loads(client.models.generate_content(model=MODEL, contents=history, config=config).text)
+    items = echo["body"]["input"]
+    kinds = [i.get("type") for i in items]
+    at = kinds.index("reasoning")
+    assert kinds[at + 1] == "function_call", kinds
+    sent = items[at]["encrypted_content"]
+    assert sent.startswith("gAAAAsim") and sent.endswith("reasoning"), sent
+    assert items[at + 1]["call_id"] == items[at + 2]["call_id"], items
+
+
 def streamed_function_calls():
     tools = [types.Tool(function_declarations=[WEATHER, TIME])]
     config = types.GenerateContentConfig(tools=tools, automatic_function_calling=NO_AFC)
@@ -157,6 +182,7 @@ def models_list():
 
 
 for check in [streaming_text, non_streaming_text, thinking, function_call_round_trip,
+              thought_signature_round_trip,
               streamed_function_calls, automatic_function_calling, json_mode_with_schema,
               rate_limit, mid_stream_failure, count_tokens, models_list]:
     check()

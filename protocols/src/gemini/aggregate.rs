@@ -9,6 +9,7 @@ use crate::canonical::{
 use crate::translate::{Egress, Protocol};
 
 use super::egress::{args_object, finish_reason, usage_out, GeminiConfig};
+use super::signature;
 use super::wire::{CandidateOut, ContentOut, FunctionCallOut, PartOut, ResponseOut};
 
 /// What one block became, in start order.
@@ -82,7 +83,7 @@ impl GeminiAggregator {
                 encrypted_content: Some(sig),
                 ..
             } if self.signature.is_none() && !sig.is_empty() => {
-                self.signature = Some(sig.clone());
+                self.signature = Some(signature::encode(sig));
             }
             ChatEvent::Usage(usage) => self.usage = Some(*usage),
             ChatEvent::BlockStop { .. } | ChatEvent::Finish(_) | ChatEvent::Error(_) => {}

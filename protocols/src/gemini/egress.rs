@@ -12,6 +12,7 @@ use crate::canonical::{
 use crate::translate::{Egress, Protocol};
 
 use super::error::envelope;
+use super::signature;
 use super::wire::{CandidateOut, ContentOut, FunctionCallOut, PartOut, ResponseOut, UsageOut};
 
 /// How streamed chunks are framed.
@@ -97,8 +98,9 @@ pub(crate) struct PendingCall {
 ///   deltas are skipped: never an empty text part);
 /// - a tool call, when its arguments are complete → `{"functionCall":{"id","name","args"}}`
 ///   with `args` an object and `id` the upstream call id (which the ingress maps back);
-/// - the reasoning's `encrypted_content` → `thoughtSignature` on the first function call after
-///   it (newer Gemini clients require one there; text parts stay free of it);
+/// - the reasoning's `encrypted_content` → `thoughtSignature` (its URL-safe base64,
+///   [`super::signature`]) on the first function call after it (newer Gemini clients require
+///   one there; text parts stay free of it);
 /// - the end → a chunk with only `finishReason` and `usageMetadata`.
 ///
 /// An upstream failure after commit ([`Egress::write_error`]) is one last chunk
@@ -274,7 +276,7 @@ impl Egress for GeminiStreamEgress {
                 encrypted_content,
             } => {
                 if let Some(sig) = encrypted_content.as_ref().filter(|s| !s.is_empty()) {
-                    self.signature = Some(sig.clone());
+                    self.signature = Some(signature::encode(sig));
                 }
                 self.call(*index, out)
             }

@@ -10,17 +10,11 @@ use crate::canonical::{
 };
 
 use super::schema::to_json_schema;
+use super::signature;
 use super::wire::{ContentWire, GenerationConfigWire, PartWire, RequestWire, ToolWire};
 
 /// Name of the structured-output format sent upstream for `responseSchema`.
 pub const SCHEMA_NAME: &str = "gemini_schema";
-
-/// Signature values some Gemini clients put on function calls they built themselves, to skip
-/// Google's validation; they are not the backend's encrypted reasoning and are not replayed.
-const SENTINEL_SIGNATURES: [&str; 2] = [
-    "skip_thought_signature_validator",
-    "context_engineering_is_the_way_to_go",
-];
 
 /// Parses a `models/{model}:generateContent` / `:streamGenerateContent` body for `model`
 /// (the model comes from the path; `stream` from the method).
@@ -34,7 +28,8 @@ const SENTINEL_SIGNATURES: [&str; 2] = [
 ///   a response without `id` takes the oldest unanswered call of the same name (first in,
 ///   first out);
 /// - model `thought` parts and a `thoughtSignature` (the backend's encrypted reasoning, which
-///   the egress writes on function calls) → one reasoning item replayed before the turn;
+///   the egress writes on function calls, [`super::signature`]) → one reasoning item replayed
+///   before the turn (client-made sentinel signatures are ignored);
 ///   thought text without a signature cannot be replayed and is dropped;
 /// - `tools[].functionDeclarations` (`parametersJsonSchema`, or `parameters` rewritten from
 ///   OpenAPI types, [`super::schema`]) → function tools; `googleSearch` /
@@ -215,10 +210,10 @@ fn convert_content(
 
 /// A model turn's thought text and signature → one reasoning item, when there is a signature.
 fn replay_reasoning(parts: &[PartWire], input: &mut Vec<InputItem>) {
-    let Some(signature) = parts
+    let Some(encrypted_content) = parts
         .iter()
         .filter_map(|p| p.thought_signature.as_deref())
-        .find(|s| !s.is_empty() && !SENTINEL_SIGNATURES.contains(s))
+        .find_map(signature::decode)
     else {
         return;
     };
@@ -231,7 +226,7 @@ fn replay_reasoning(parts: &[PartWire], input: &mut Vec<InputItem>) {
     input.push(InputItem::Reasoning {
         id: None,
         summary,
-        encrypted_content: Some(signature.to_owned()),
+        encrypted_content: Some(encrypted_content),
     });
 }
 

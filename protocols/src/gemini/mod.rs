@@ -19,6 +19,7 @@ mod error;
 mod ingress;
 mod models;
 pub mod schema;
+pub mod signature;
 mod wire;
 
 #[cfg(test)]
