@@ -147,3 +147,52 @@ async fn ollama_python_client() {
     let env = Env::start().await;
     run_python("ollama_client.py", std::slice::from_ref(&env.base)).await;
 }
+
+/// `codex-pipe-proxy --ollama-port 0`: the same server on a second loopback listener, so
+/// clients that only know Ollama's address work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_ollama_on_a_second_loopback_port() {
+    use tokio::io::AsyncBufReadExt;
+    within(async {
+        let home = tempfile::tempdir().expect("temporary CODEX_HOME");
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_codex-pipe-proxy"))
+            .args(["--backend", "sim", "--port", "0", "--ollama-port", "0"])
+            .env("CODEX_HOME", home.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start codex-pipe-proxy");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let mut ollama = None;
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(addr) = line.strip_prefix("codex-pipe-proxy: Ollama API also on ") {
+                ollama = Some(addr.to_owned());
+                break;
+            }
+        }
+        let base = ollama.expect("the second listener is announced");
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        let http = reqwest::Client::new();
+        let root = http.get(&base).send().await.expect("GET /");
+        assert_eq!(root.text().await.expect("text"), "Ollama is running");
+        let v: Value = http
+            .post(format!("{base}/api/chat"))
+            .json(&chat("hi", false))
+            .send()
+            .await
+            .expect("chat")
+            .json()
+            .await
+            .expect("json");
+        assert!(
+            v["message"]["content"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("Hello from")),
+            "{v}"
+        );
+        child.kill().await.expect("stop the proxy");
+    })
+    .await;
+}
