@@ -1,8 +1,7 @@
 //! Canonical [`ChatEvent`]s → streamed `GenerateContentResponse` chunks, as SSE (`alt=sse`) or
 //! as one JSON array streamed element by element (no `alt`).
 
-use bytes::BytesMut;
-use codex_pipe_engine::{JsonArrayEncoder, SseEncoder};
+use bytes::{BufMut, BytesMut};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -81,6 +80,17 @@ fn empty_object() -> Box<RawValue> {
     RawValue::from_string("{}".to_owned()).expect("{} is JSON")
 }
 
+/// `]},"index":0}],"modelVersion":<model>,"responseId":<id>}`, the end of a content chunk
+/// with one part.
+fn render_tail(model: &str, response_id: &str) -> Vec<u8> {
+    let mut tail = br#"]},"index":0}],"modelVersion":"#.to_vec();
+    tail.extend_from_slice(JsonText::new(model).as_json().as_bytes());
+    tail.extend_from_slice(br#","responseId":"#);
+    tail.extend_from_slice(JsonText::new(response_id).as_json().as_bytes());
+    tail.push(b'}');
+    tail
+}
+
 /// One function call being streamed: block index, call id, name, argument fragments.
 #[derive(Debug)]
 pub(crate) struct PendingCall {
@@ -106,12 +116,21 @@ pub(crate) struct PendingCall {
 /// An upstream failure after commit ([`Egress::write_error`]) is one last chunk
 /// `{"error":{"code","message","status"}}` (google-genai raises it, clients.md §3.3). In
 /// [`Framing::JsonArray`] the array is closed after the last chunk or the error.
+///
+/// Framing is the same as `engine::SseEncoder` (`data: <json>\n\n`) and
+/// `engine::JsonArrayEncoder` (`[` / `,` + element + `\n`, then `]`), written here directly:
+/// the text and thought chunks (nearly every chunk) are a pre-rendered head, the delta's JSON
+/// literal and a tail rendered once per answer (`modelVersion`, `responseId`), so the hot path
+/// is three copies and no serializer.
 #[derive(Debug)]
 pub struct GeminiStreamEgress {
     config: GeminiConfig,
     framing: Framing,
-    array: JsonArrayEncoder,
+    /// Array framing: an element was written (`[` is open).
+    opened: bool,
     response_id: Box<str>,
+    /// `]},"index":0}],"modelVersion":…,"responseId":…}`: the end of a content chunk.
+    tail: Vec<u8>,
     calls: Vec<PendingCall>,
     signature: Option<JsonText>,
     usage: Option<Usage>,
@@ -124,8 +143,9 @@ impl GeminiStreamEgress {
         Self {
             config,
             framing,
-            array: JsonArrayEncoder::new(),
+            opened: false,
             response_id: Box::from(""),
+            tail: Vec::new(),
             calls: Vec::new(),
             signature: None,
             usage: None,
@@ -133,15 +153,58 @@ impl GeminiStreamEgress {
         }
     }
 
-    fn frame<T: Serialize>(&mut self, out: &mut BytesMut, value: &T) -> Result<(), ProtocolError> {
+    /// Writes what precedes one chunk: `data: `, or `[` / `,`.
+    fn open(&mut self, out: &mut BytesMut) {
         match self.framing {
-            Framing::Sse => SseEncoder::json(out, None, value),
-            Framing::JsonArray => self.array.element(out, value),
+            Framing::Sse => out.put_slice(b"data: "),
+            Framing::JsonArray => out.put_u8(if self.opened { b',' } else { b'[' }),
         }
-        .map_err(ProtocolError::Serialize)
     }
 
+    /// Writes what follows one chunk: a blank line, or `\n` between array elements.
+    fn close(&mut self, out: &mut BytesMut) {
+        match self.framing {
+            Framing::Sse => out.put_slice(b"\n\n"),
+            Framing::JsonArray => {
+                self.opened = true;
+                out.put_u8(b'\n');
+            }
+        }
+    }
+
+    /// One chunk serialized from `value`; on error `out` is left as it was.
+    fn frame<T: Serialize>(&mut self, out: &mut BytesMut, value: &T) -> Result<(), ProtocolError> {
+        let start = out.len();
+        self.open(out);
+        let mut writer = out.writer();
+        if let Err(e) = serde_json::to_writer(&mut writer, value) {
+            writer.into_inner().truncate(start);
+            return Err(ProtocolError::Serialize(e));
+        }
+        self.close(out);
+        Ok(())
+    }
+
+    /// A text or thought chunk: head, `{"text":<literal>[,"thought":true]}`, tail.
+    fn text(&mut self, out: &mut BytesMut, text: &JsonText, thought: bool) {
+        const HEAD: &[u8] = br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"#;
+        if self.tail.is_empty() {
+            self.tail = render_tail(&self.config.model, &self.response_id);
+        }
+        self.open(out);
+        out.put_slice(HEAD);
+        out.put_slice(text.as_json().as_bytes());
+        if thought {
+            out.put_slice(br#","thought":true"#);
+        }
+        out.put_u8(b'}');
+        out.put_slice(&self.tail);
+        self.close(out);
+    }
+
+    /// A chunk with one part, serialized (function calls: rare, so the names are cloned).
     fn part(&mut self, out: &mut BytesMut, part: PartOut<'_>) -> Result<(), ProtocolError> {
+        let (model, id) = (self.config.model.clone(), self.response_id.clone());
         let parts = [part];
         let chunk = ResponseOut {
             candidates: [CandidateOut {
@@ -153,14 +216,10 @@ impl GeminiStreamEgress {
                 index: 0,
             }],
             usage_metadata: None,
-            model_version: &self.config.model,
-            response_id: &self.response_id,
+            model_version: &model,
+            response_id: &id,
         };
-        let bytes = match self.framing {
-            Framing::Sse => SseEncoder::json(out, None, &chunk),
-            Framing::JsonArray => self.array.element(out, &chunk),
-        };
-        bytes.map_err(ProtocolError::Serialize)
+        self.frame(out, &chunk)
     }
 
     fn finish(&mut self, reason: FinishReason, out: &mut BytesMut) -> Result<(), ProtocolError> {
@@ -187,7 +246,11 @@ impl GeminiStreamEgress {
 
     fn array_end(&mut self, out: &mut BytesMut) {
         if self.framing == Framing::JsonArray {
-            self.array.finish(out);
+            if !self.opened {
+                out.put_u8(b'[');
+                self.opened = true;
+            }
+            out.put_u8(b']');
         }
     }
 
@@ -236,6 +299,7 @@ impl Egress for GeminiStreamEgress {
         match event {
             ChatEvent::Start(start) => {
                 self.response_id = start.id.clone();
+                self.tail.clear();
                 Ok(())
             }
             ChatEvent::BlockStart {
@@ -250,21 +314,14 @@ impl Egress for GeminiStreamEgress {
                 });
                 Ok(())
             }
-            ChatEvent::TextDelta { text, .. } if !text.is_empty() => self.part(
-                out,
-                PartOut {
-                    text: Some(text),
-                    ..PartOut::default()
-                },
-            ),
-            ChatEvent::ReasoningDelta { text, .. } if !text.is_empty() => self.part(
-                out,
-                PartOut {
-                    text: Some(text),
-                    thought: Some(true),
-                    ..PartOut::default()
-                },
-            ),
+            ChatEvent::TextDelta { text, .. } if !text.is_empty() => {
+                self.text(out, text, false);
+                Ok(())
+            }
+            ChatEvent::ReasoningDelta { text, .. } if !text.is_empty() => {
+                self.text(out, text, true);
+                Ok(())
+            }
             ChatEvent::ToolArgumentsDelta { index, arguments } => {
                 if let Some(call) = self.calls.iter_mut().find(|c| c.index == *index) {
                     call.arguments.push(arguments);
@@ -298,12 +355,11 @@ impl Egress for GeminiStreamEgress {
         }
         self.finished = true;
         if self.frame(out, &envelope(error)).is_err() {
-            let fallback =
-                br#"{"error":{"code":500,"message":"upstream error","status":"INTERNAL"}}"#;
-            match self.framing {
-                Framing::Sse => SseEncoder::data(out, None, fallback),
-                Framing::JsonArray => out.extend_from_slice(fallback),
-            }
+            self.open(out);
+            out.put_slice(
+                br#"{"error":{"code":500,"message":"upstream error","status":"INTERNAL"}}"#,
+            );
+            self.close(out);
         }
         self.array_end(out);
     }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use codex_pipe_engine::NdjsonEncoder;
 
 use crate::canonical::{
@@ -111,6 +111,9 @@ impl Clock {
 #[derive(Debug)]
 pub struct OllamaStreamEgress {
     config: OllamaConfig,
+    /// `{"model":…,"created_at":…,"message":{"role":"assistant","content":` (chat) or
+    /// `{"model":…,"created_at":…,"response":` (generate): the start of every delta line.
+    head: Vec<u8>,
     clock: Clock,
     calls: Vec<(u32, Box<str>, JsonTextBuf)>,
     usage: Option<Usage>,
@@ -121,14 +124,37 @@ pub struct OllamaStreamEgress {
 impl OllamaStreamEgress {
     /// A state machine for one answer.
     pub fn new(config: OllamaConfig) -> Self {
+        let mut head = br#"{"model":"#.to_vec();
+        head.extend_from_slice(JsonText::new(&config.model).as_json().as_bytes());
+        head.extend_from_slice(br#","created_at":"#);
+        head.extend_from_slice(JsonText::new(&config.created_at).as_json().as_bytes());
+        head.extend_from_slice(match config.endpoint {
+            Endpoint::Chat => br#","message":{"role":"assistant","content":"#,
+            Endpoint::Generate => br#","response":"#,
+        });
         Self {
             clock: Clock::new(config.started),
+            head,
             config,
             calls: Vec::new(),
             usage: None,
             empty: JsonText::empty(),
             finished: false,
         }
+    }
+
+    /// A text or thinking delta line from the pre-rendered head: the same bytes as the
+    /// serialized line, without a serializer (the hot path).
+    fn delta(&self, out: &mut BytesMut, text: &JsonText, thinking: bool) {
+        out.put_slice(&self.head);
+        if thinking {
+            out.put_slice(br#""","thinking":"#);
+        }
+        out.put_slice(text.as_json().as_bytes());
+        out.put_slice(match self.config.endpoint {
+            Endpoint::Chat => b"},\"done\":false}\n",
+            Endpoint::Generate => b",\"done\":false}\n",
+        });
     }
 
     fn line(
@@ -192,11 +218,13 @@ impl Egress for OllamaStreamEgress {
         match event {
             ChatEvent::TextDelta { text, .. } if !text.is_empty() => {
                 self.clock.output();
-                self.line(out, text, None, &[], None)
+                self.delta(out, text, false);
+                Ok(())
             }
             ChatEvent::ReasoningDelta { text, .. } if self.config.think && !text.is_empty() => {
                 self.clock.output();
-                self.line(out, &self.empty, Some(text), &[], None)
+                self.delta(out, text, true);
+                Ok(())
             }
             ChatEvent::BlockStart {
                 index,
