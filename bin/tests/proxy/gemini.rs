@@ -223,3 +223,64 @@ async fn google_genai_python_sdk_v1beta() {
     let env = Env::start().await;
     run_python("gemini.py", &[env.base.clone(), "v1beta".into()]).await;
 }
+
+/// With `--api-key`, Gemini clients authenticate with `x-goog-api-key` or `?key=`, and a
+/// request without the key gets 401 in the caller's shape (Google's on `/v1beta`, Ollama's on
+/// `/api`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_key_from_goog_header_or_query_and_401_in_each_shape() {
+    use codex_pipe::server::ApiKeyPolicy;
+    within(async {
+        let env = Env::start_full(
+            |_| {},
+            |s| s.api_key = ApiKeyPolicy::Required("sk-local".into()),
+        )
+        .await;
+        let url = format!("{}/v1beta/models/gpt-5.4:generateContent", env.base);
+        let resp = env
+            .http
+            .post(&url)
+            .json(&contents("hi"))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), 401);
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(v["error"]["status"], "UNAUTHENTICATED", "{v}");
+        let ok = env
+            .http
+            .post(format!("{url}?key=sk-local"))
+            .json(&contents("hi"))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(ok.status(), 200);
+        let ok = env
+            .http
+            .post(&url)
+            .header("x-goog-api-key", "sk-local")
+            .json(&contents("hi"))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(ok.status(), 200);
+        let resp = env
+            .http
+            .get(format!("{}/api/tags", env.base))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(resp.status(), 401);
+        let v: Value = resp.json().await.expect("json");
+        assert!(v["error"].is_string(), "{v}");
+        let ok = env
+            .http
+            .get(format!("{}/api/tags", env.base))
+            .bearer_auth("sk-local")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(ok.status(), 200);
+    })
+    .await;
+}
