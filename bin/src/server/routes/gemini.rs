@@ -50,7 +50,7 @@ pub async fn post_model(
             let framing = if sse { Framing::Sse } else { Framing::JsonArray };
             generate(state, model, &headers, &body, Some(framing)).await
         }
-        "countTokens" => count_tokens(&state, model, &body),
+        "countTokens" => count_tokens(&state, model, &body).await,
         other => Err(not_found(format!(
             "unknown method {other:?}: expected generateContent, streamGenerateContent or countTokens"
         ))),
@@ -104,11 +104,20 @@ async fn generate(
     }
 }
 
-/// `countTokens`, answered locally.
-fn count_tokens(state: &AppState, model: &str, body: &[u8]) -> Result<Response, Rejection> {
+/// `countTokens`, answered locally. Tokenizing is CPU work (and the first call loads the
+/// ranks), so it runs on the blocking pool, not on a runtime worker.
+async fn count_tokens(state: &AppState, model: &str, body: &[u8]) -> Result<Response, Rejection> {
     let mut req = parse_count_tokens(body, model).map_err(reject)?;
     state.catalog.apply(&mut req);
-    Ok(json(count_tokens_json(tokens::count_request(&req))))
+    let count = tokio::task::spawn_blocking(move || tokens::count_request(&req))
+        .await
+        .map_err(|e| {
+            reject(ApiError::new(
+                FailureKind::Internal,
+                format!("token counting failed: {e}"),
+            ))
+        })?;
+    Ok(json(count_tokens_json(count)))
 }
 
 /// `GET /v1beta/models`.
