@@ -222,9 +222,9 @@ impl GeminiStreamEgress {
         self.frame(out, &chunk)
     }
 
+    /// The last chunk: only `finishReason` and `usageMetadata`; then the array closes.
     fn finish(&mut self, reason: FinishReason, out: &mut BytesMut) -> Result<(), ProtocolError> {
-        let model = std::mem::take(&mut self.config.model);
-        let id = std::mem::take(&mut self.response_id);
+        let (model, id) = (self.config.model.clone(), self.response_id.clone());
         let chunk = ResponseOut {
             candidates: [CandidateOut {
                 content: None,
@@ -235,10 +235,7 @@ impl GeminiStreamEgress {
             model_version: &model,
             response_id: &id,
         };
-        let result = self.frame(out, &chunk);
-        self.config.model = model;
-        self.response_id = id;
-        result?;
+        self.frame(out, &chunk)?;
         self.array_end(out);
         self.finished = true;
         Ok(())
