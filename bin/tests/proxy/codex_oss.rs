@@ -4,34 +4,19 @@
 //! `GET /api/tags`, then posts `/v1/responses` (clients.md §4 "Bonus"). `codex exec` must print
 //! the answer and exit 0.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use codex_pipe::sim::responses::SIM_TEXT;
 
 use crate::chat::Env;
-
-/// The Codex CLI: `CODEX_PIPE_TEST_CODEX`, else `.tools/node_modules/.bin/codex`.
-fn codex_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("CODEX_PIPE_TEST_CODEX") {
-        return PathBuf::from(path);
-    }
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/node_modules/.bin/codex");
-    assert!(
-        path.exists(),
-        "Codex CLI not found at {}: run scripts/setup (npm install @openai/codex into .tools/), or set CODEX_PIPE_TEST_CODEX",
-        path.display()
-    );
-    path
-}
+use crate::gemini::tool_binary;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codex_exec_oss_prints_the_answer_through_the_ollama_surface() {
     let env = Env::start().await;
     let home = tempfile::tempdir().expect("temporary HOME");
-    let run = tokio::process::Command::new(codex_binary())
+    let run = tokio::process::Command::new(tool_binary("codex", "CODEX_PIPE_TEST_CODEX"))
         .args([
             "exec",
             "--oss",

@@ -1,7 +1,8 @@
 //! The Gemini surface of the whole router over the simulated backend: the wire rules checked
 //! with reqwest (SSE with nothing but `data:` lines, the streamed JSON array, Google's error
 //! shape, `GET /v1/models` per client), then the official google-genai Python SDK
-//! (`bin/tests/sdk/gemini.py`) on its default API version (`v1`) and on `v1beta`.
+//! (`bin/tests/sdk/gemini.py`) on its default API version (`v1`) and on `v1beta`, and Gemini
+//! CLI itself.
 
 use std::time::Duration;
 
@@ -283,4 +284,70 @@ async fn api_key_from_goog_header_or_query_and_401_in_each_shape() {
         assert_eq!(ok.status(), 200);
     })
     .await;
+}
+
+/// A CLI installed by `scripts/setup` into `.tools/node_modules/.bin/<name>`, or the path in
+/// the environment variable `env`.
+pub(crate) fn tool_binary(name: &str, env: &str) -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os(env) {
+        return path.into();
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.tools/node_modules/.bin")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{name} not found at {}: run scripts/setup (npm install into .tools/), or set {env}",
+        path.display()
+    );
+    path
+}
+
+/// Gemini CLI itself (`@google/gemini-cli`, installed into `.tools/` by `scripts/setup`),
+/// headless (`-p`) with `GOOGLE_GEMINI_BASE_URL` at the proxy and `HOME` in a temporary
+/// folder: a text answer, and a turn where the model reasons, calls one of Gemini CLI's tools
+/// (a `functionCall` with a `thoughtSignature`), and answers from the tool's result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_cli_answers_and_completes_a_signed_tool_round_trip() {
+    let env = Env::start().await;
+    let home = tempfile::tempdir().expect("temporary HOME");
+    let settings = home.path().join(".gemini");
+    std::fs::create_dir_all(&settings).expect("settings folder");
+    std::fs::write(
+        settings.join("settings.json"),
+        r#"{"security": {"auth": {"selectedType": "gemini-api-key"}},
+            "general": {"disableAutoUpdate": true, "disableUpdateNag": true},
+            "privacy": {"usageStatisticsEnabled": false},
+            "telemetry": {"enabled": false}}"#,
+    )
+    .expect("settings.json");
+    let gemini = tool_binary("gemini", "CODEX_PIPE_TEST_GEMINI_CLI");
+    for (prompt, expected) in [
+        ("hi", codex_pipe::sim::responses::SIM_TEXT),
+        ("sim:reasoning_tool", "Tool output received: call_"),
+    ] {
+        let run = tokio::process::Command::new(&gemini)
+            .args(["-m", "gpt-5.4", "-p", prompt])
+            .current_dir(home.path())
+            .env("HOME", home.path())
+            .env("GEMINI_CLI_TRUST_WORKSPACE", "true")
+            .env("GOOGLE_GEMINI_BASE_URL", &env.base)
+            .env("GEMINI_API_KEY", "unused")
+            .env_remove("GOOGLE_API_KEY")
+            .env_remove("GOOGLE_CLOUD_PROJECT")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(90), run)
+            .await
+            .expect("gemini took too long")
+            .expect("run gemini");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stdout.contains(expected),
+            "gemini -p {prompt:?} ({:?})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            out.status
+        );
+    }
 }
