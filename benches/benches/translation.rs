@@ -10,6 +10,9 @@
 //!   into one `BytesMut` (the proxy's hot path).
 //! * `translation/ingress_only`: `ResponsesIngress::push` alone.
 //! * `translation/chat_aggregate`: ingress + `ChatCompletionAggregator` (non-streaming).
+//! * `translation/gemini_stream`: ingress + `GeminiStreamEgress` (`alt=sse` chunks).
+//! * `translation/ollama_stream`: ingress + `OllamaStreamEgress` (`/api/chat` NDJSON lines,
+//!   with `think`).
 //! * `translation/baseline_value_roundtrip`: the naive approach on the same payloads,
 //!   `serde_json::from_slice::<Value>` + `serde_json::to_vec`, with no translation at all.
 //!
@@ -19,10 +22,13 @@
 use std::hint::black_box;
 
 use bytes::BytesMut;
+use codex_pipe_protocols::gemini::{Framing, GeminiConfig, GeminiStreamEgress};
+use codex_pipe_protocols::ollama::{Endpoint, OllamaConfig, OllamaStreamEgress};
 use codex_pipe_protocols::openai_chat::{
     ChatCompletionAggregator, ChatStreamConfig, ChatStreamEgress,
 };
 use codex_pipe_protocols::responses::{ResponsesIngress, ToolNameMap};
+use codex_pipe_protocols::Egress;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const WORDS: [&str; 12] = [
@@ -173,6 +179,39 @@ fn chat_aggregate(corpus: &[Vec<u8>]) -> usize {
     agg.finish().expect("completed").len()
 }
 
+/// Ingress + any streaming egress, output into one `BytesMut`.
+fn egress_stream<E: Egress>(corpus: &[Vec<u8>], mut egress: E, out: &mut BytesMut) -> usize {
+    out.clear();
+    let mut ingress = ResponsesIngress::new(ToolNameMap::default());
+    let mut events = Vec::with_capacity(8);
+    for data in corpus {
+        ingress.push(data, &mut events).expect("corpus is valid");
+        for event in events.drain(..) {
+            egress.write(&event, out).expect("serializes");
+        }
+    }
+    out.len()
+}
+
+fn gemini() -> GeminiStreamEgress {
+    GeminiStreamEgress::new(
+        GeminiConfig {
+            model: "gpt-5.4".into(),
+        },
+        Framing::Sse,
+    )
+}
+
+fn ollama() -> OllamaStreamEgress {
+    OllamaStreamEgress::new(OllamaConfig {
+        endpoint: Endpoint::Chat,
+        model: "gpt-5.4".into(),
+        created_at: "2026-01-01T00:00:00.000000000Z".into(),
+        think: true,
+        started: Some(std::time::Instant::now()),
+    })
+}
+
 fn baseline_value_roundtrip(corpus: &[Vec<u8>]) -> usize {
     let mut n = 0;
     for data in corpus {
@@ -199,6 +238,16 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("chat_aggregate", |b| {
         b.iter(|| black_box(chat_aggregate(&corpus)))
+    });
+    egress_stream(&corpus, gemini(), &mut out);
+    assert!(out.windows(13).any(|w| w == b"finishReason\""));
+    group.bench_function("gemini_stream", |b| {
+        b.iter(|| black_box(egress_stream(&corpus, gemini(), &mut out)))
+    });
+    egress_stream(&corpus, ollama(), &mut out);
+    assert!(out.ends_with(b"}\n") && out.windows(11).any(|w| w == b"\"done\":true"));
+    group.bench_function("ollama_stream", |b| {
+        b.iter(|| black_box(egress_stream(&corpus, ollama(), &mut out)))
     });
     group.bench_function("baseline_value_roundtrip", |b| {
         b.iter(|| black_box(baseline_value_roundtrip(&corpus)))

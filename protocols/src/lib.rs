@@ -11,6 +11,9 @@
 //! | [`translate`] | [`Translator`] (hold back, commit, in-band errors, folds; an `engine::Transcoder`), the [`Egress`] interface, [`Protocol`] (error shapes) |
 //! | [`responses`] | the upstream Codex Responses protocol, both ways: [`responses::encode_request`] (canonical → backend body), [`responses::ResponsesIngress`] (upstream event data → [`ChatEvent`]s), the `/v1/responses` and `/responses/compact` passthrough fix-ups, [`responses::ToolNameMap`] |
 //! | [`openai_chat`] | OpenAI Chat Completions: request ingress, [`openai_chat::ChatStreamEgress`] (SSE chunks), [`openai_chat::ChatCompletionAggregator`] (non-streaming body), the OpenAI error shape [`openai_chat::error_response`] |
+//! | [`gemini`] | Gemini API `generateContent`: request ingress, [`gemini::GeminiStreamEgress`] (SSE or a streamed JSON array), [`gemini::GeminiAggregator`], Google's error shape, models and `countTokens` bodies |
+//! | [`ollama`] | Ollama `/api/chat` and `/api/generate`: request ingress, [`ollama::OllamaStreamEgress`] (NDJSON), [`ollama::OllamaAggregator`], `{"error":…}`, the `/api/tags`, `/api/show`, `/api/ps` bodies |
+//! | [`tokens`] | local o200k_base token counting for the `count_tokens` endpoints |
 //! | [`whisper`] | OpenAI audio transcriptions: form fields, the five response formats (`json`, `text`, `verbose_json`, `srt`, `vtt`) |
 //! | [`models`] | the model catalog, `-high` / `-fast` suffixes, aliases |
 //!
@@ -54,9 +57,12 @@
 //! ```
 
 pub mod canonical;
+pub mod gemini;
 pub mod models;
+pub mod ollama;
 pub mod openai_chat;
 pub mod responses;
+pub mod tokens;
 pub mod translate;
 pub mod whisper;
 

@@ -31,6 +31,13 @@ pub const BUILTIN_MODELS: &[&str] = &[
     "gpt-5-codex",
 ];
 
+/// Context window of the Codex backend models, in tokens, reported where a client asks for a
+/// model's limits (Gemini `inputTokenLimit`, Ollama `model_info["<arch>.context_length"]`).
+pub const CONTEXT_WINDOW_TOKENS: u64 = 272_000;
+
+/// Largest answer of the Codex backend models, in tokens (Gemini `outputTokenLimit`).
+pub const MAX_OUTPUT_TOKENS: u64 = 128_000;
+
 /// Error in the model configuration, reported when the binary loads it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -238,6 +245,28 @@ impl ModelCatalog {
         resolved
     }
 
+    /// Every name a client may ask for: catalog models, then aliases that are not also
+    /// models (the order of [`Self::list_json`]).
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.models.iter().map(String::as_str).chain(
+            self.aliases
+                .keys()
+                .filter(|a| !self.models.contains(a))
+                .map(String::as_str),
+        )
+    }
+
+    /// True when `name` is listed by [`Self::ids`] or resolves, through its suffixes, to a
+    /// catalog model or an alias (`gpt-5.4-high-fast`).
+    pub fn knows(&self, name: &str) -> bool {
+        let name = name.trim();
+        if self.ids().any(|id| id == name) {
+            return true;
+        }
+        let (base, _, _) = split_suffixes(name);
+        base != name && self.ids().any(|id| id == base)
+    }
+
     /// The `GET /v1/models` body (protocols.md §4a): catalog models, then aliases, as
     /// `{"object":"list","data":[{"id","object":"model","created":0,"owned_by":"openai"}]}`.
     pub fn list_json(&self) -> Vec<u8> {
@@ -433,6 +462,18 @@ mod tests {
             .expect("parses")
             .build("gpt-5.4");
         assert!(matches!(bad, Err(ModelConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn ids_and_known_names() {
+        let c = catalog();
+        let ids: Vec<&str> = c.ids().collect();
+        assert_eq!(ids.first(), Some(&"gpt-5.5"));
+        assert!(ids.contains(&"claude-opus-4-7"));
+        assert!(c.knows("gpt-5.4"));
+        assert!(c.knows("gpt-5.4-high-fast"));
+        assert!(c.knows("claude-sonnet-4-6-low"));
+        assert!(!c.knows("llama3"));
     }
 
     #[test]

@@ -42,6 +42,10 @@ use crate::responses::{ResponsesIngress, ToolNameMap};
 pub enum Protocol {
     /// OpenAI: Chat Completions, Responses, audio transcriptions, models.
     OpenAi,
+    /// Gemini API: `generateContent`, `streamGenerateContent`, `countTokens`, models.
+    Gemini,
+    /// Ollama: `/api/chat`, `/api/generate`, `/api/tags`, `/api/show`…
+    Ollama,
 }
 
 impl Protocol {
@@ -49,6 +53,8 @@ impl Protocol {
     pub fn error_response(self, err: &ApiError) -> ErrorResponse {
         match self {
             Self::OpenAi => crate::openai_chat::error_response(err),
+            Self::Gemini => crate::gemini::error_response(err),
+            Self::Ollama => crate::ollama::error_response(err),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `codex-pipe-proxy`: a local server that speaks OpenAI Chat Completions, OpenAI Responses
-//! (passthrough) and the OpenAI audio transcription API, served through your ChatGPT login.
+//! (passthrough), the OpenAI audio transcription API, the Gemini API and the Ollama API,
+//! served through your ChatGPT login.
 //!
 //! This file only parses flags into a [`ServerConfig`]; everything else is in
 //! `codex_pipe::server`.
@@ -42,6 +43,10 @@ struct Args {
     /// Port to listen on (0 picks a free port).
     #[arg(long, env = "CODEX_PIPE_PORT", default_value_t = DEFAULT_PORT)]
     port: u16,
+    /// Also serve everything on 127.0.0.1:<PORT>, for Ollama clients that expect Ollama's
+    /// address (Ollama's own port is 11434; 0 picks a free port). Off by default.
+    #[arg(long, env = "CODEX_PIPE_OLLAMA_PORT", value_name = "PORT")]
+    ollama_port: Option<u16>,
     /// The key clients must send (`Authorization: Bearer <key>`); required off loopback.
     /// Prefer `--api-key-file` or the environment: a command line is visible in `ps`.
     #[arg(
@@ -244,20 +249,42 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     let keyed = matches!(config.api_key, server::ApiKeyPolicy::Required(_));
     println!(
-        "codex-pipe-proxy listening on http://{local}/v1 (chat, responses, models, audio transcriptions; API key {})",
+        "codex-pipe-proxy listening on http://{local}/v1 (chat, responses, models, audio transcriptions; Gemini /v1beta; Ollama /api; API key {})",
         if keyed { "required" } else { "not required" }
     );
     let state = AppState::build(config, http, auth, responses_url, url, catalog);
-    server::serve(
-        listener,
-        state,
-        async {
-            shutdown_signal().await;
-            eprintln!("codex-pipe-proxy: shutting down, finishing requests in flight");
-        },
-        serve_options,
-    )
-    .await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let ollama = match args.ollama_port {
+        None => None,
+        Some(port) => {
+            let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port))
+                .await
+                .with_context(|| format!("cannot listen on 127.0.0.1:{port} (--ollama-port)"))?;
+            println!(
+                "codex-pipe-proxy: Ollama API also on http://{}",
+                listener.local_addr()?
+            );
+            let serving = server::serve(
+                listener,
+                state.clone(),
+                until_stopped(stopped.clone()),
+                serve_options.clone(),
+            );
+            Some(tokio::spawn(serving))
+        }
+    };
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        eprintln!("codex-pipe-proxy: shutting down, finishing requests in flight");
+        let _ = stop.send(true);
+    });
+    server::serve(listener, state, until_stopped(stopped), serve_options).await?;
+    if let Some(ollama) = ollama {
+        ollama.await??;
+    }
     Ok(())
 }
 

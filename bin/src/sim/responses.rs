@@ -21,6 +21,7 @@
 //! | `sim:text` (default) | one message streamed word by word: [`SIM_TEXT`] |
 //! | `sim:reasoning` | a reasoning item with two summary parts, then the text |
 //! | `sim:tool` | one call of the first declared function tool, arguments in three deltas (values generated from its JSON schema: strings `Paris`, integers `1`, …) |
+//! | `sim:reasoning_tool` | a reasoning item (summary and `encrypted_content`), then one call of the first declared function tool: what a Gemini client gets as a `functionCall` with a `thoughtSignature` |
 //! | `sim:parallel_tools` | two calls (first and second declared tool, or the first twice), interleaved: call 2 starts before call 1's arguments finish |
 //! | `sim:args_on_done` | one call whose arguments come only with `function_call_arguments.done` |
 //! | `sim:empty_completed_output` | the text, then `response.completed` with `output: []` and null usage details |

@@ -4,6 +4,9 @@
 
 mod async_openai;
 mod chat;
+mod codex_oss;
+mod gemini;
 mod limits;
+mod ollama;
 mod reliability;
 mod transcriptions;

@@ -32,6 +32,9 @@ pub struct ToolNameMap {
     by_short: HashMap<Box<str>, usize>,
     /// original → index into `pairs`.
     by_original: HashMap<Box<str>, usize>,
+    /// base → the next suffix number to try, so that many names cut to the same base cost
+    /// one probe each, not one per earlier collision.
+    next_suffix: HashMap<Box<str>, u32>,
 }
 
 impl ToolNameMap {
@@ -67,12 +70,13 @@ impl ToolNameMap {
         }
         let base = mcp_short(original).unwrap_or_else(|| truncate(original, MAX_ID_LEN).to_owned());
         let mut candidate = base.clone();
-        let mut n = 1u32;
+        let mut n = self.next_suffix.get(base.as_str()).copied().unwrap_or(1);
         while self.taken.contains(candidate.as_str()) {
             let suffix = format!("_{n}");
             candidate = format!("{}{suffix}", truncate(&base, MAX_ID_LEN - suffix.len()));
             n += 1;
         }
+        self.next_suffix.insert(Box::from(base.as_str()), n);
         self.taken.insert(Box::from(candidate.as_str()));
         let i = self.pairs.len();
         self.by_short.insert(Box::from(candidate.as_str()), i);

@@ -9,11 +9,15 @@
 //! |---|---|
 //! | `<name>.chat.sse` | Chat Completions, streaming, `include_usage` |
 //! | `<name>.chat.json` | Chat Completions, non-streaming (the fold) |
+//! | `<name>.gemini.sse`, `<name>.gemini.array.json`, `<name>.gemini.json` | Gemini: `alt=sse`, the streamed JSON array, `generateContent` ([`gemini`]) |
+//! | `<name>.ollama.ndjson`, `<name>.ollama.json`, `<name>.ollama-generate.ndjson` | Ollama: `/api/chat` streamed and not, `/api/generate` streamed ([`ollama`]) |
 //!
 //! Regenerate the expected files with `UPDATE_GOLDEN=1 cargo test -p codex-pipe-protocols
 //! --test golden`, then review the diff (testdata/responses/README.md).
 
+mod gemini;
 mod harness;
+mod ollama;
 mod scaling;
 mod translator;
 

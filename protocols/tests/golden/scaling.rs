@@ -58,5 +58,8 @@ fn tool_name_mapping_is_linear_in_the_number_of_tools() {
     });
     // Linear work gives about 4; allow noise, refuse anything near quadratic (16).
     assert!(chat < 8.0, "chat: 4n tools cost {chat:.1}× n tools");
-    assert!(responses < 8.0, "responses: 4n tools cost {responses:.1}× n tools");
+    assert!(
+        responses < 8.0,
+        "responses: 4n tools cost {responses:.1}× n tools"
+    );
 }

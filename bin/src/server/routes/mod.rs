@@ -6,6 +6,8 @@
 //! | `POST /v1/responses`, `POST /v1/responses/compact` | [`responses`] | OpenAI Responses passthrough: the body fixed up for the backend, its events forwarded (or the final response collected); compaction, unary |
 //! | `GET /v1/models`, `GET /health` | [`models`] | the model catalog; `{"status":"ok","auth":…,"default_model":…}` |
 //! | `POST /v1/audio/transcriptions`, `/audio/transcriptions` | [`transcriptions`] | OpenAI (Whisper-style) transcriptions over the dictation endpoint |
+//! | `POST /v1beta/models/{model}:generateContent` (also `:streamGenerateContent`, `:countTokens`, and under `/v1`), `GET /v1beta/models[/{model}]` | [`gemini`] | Gemini API; `GET /v1/models[/{model}]` answers Gemini clients in Gemini's shape |
+//! | `POST /api/chat`, `/api/generate`, `GET /api/version`, `/api/tags`, `/api/ps`, `POST /api/show`, `/api/pull`, `GET /` | [`ollama`] | Ollama API |
 //! | `GET /healthz` | here | `{"status":"ok"}`, no API key |
 //!
 //! **Adding a protocol**: its folder in `protocols/src/<name>` (wire types, ingress, egress,
@@ -15,7 +17,9 @@
 //! [`protocol_of`] so that 401 / 404 / 405 answers use the protocol's error shape.
 
 pub mod chat;
+pub mod gemini;
 pub mod models;
+pub mod ollama;
 pub mod responses;
 pub mod transcriptions;
 
@@ -36,8 +40,18 @@ use super::AppState;
 /// The protocol whose error shape a request to `path` gets (for the answers the layers give
 /// before a handler runs).
 pub fn protocol_of(path: &str) -> Protocol {
-    let _ = path;
-    Protocol::OpenAi
+    if path == "/api" || path.starts_with("/api/") {
+        Protocol::Ollama
+    } else if path == "/v1beta"
+        || path.starts_with("/v1beta/")
+        || path
+            .strip_prefix("/v1/models/")
+            .is_some_and(|m| m.contains(':'))
+    {
+        Protocol::Gemini
+    } else {
+        Protocol::OpenAi
+    }
 }
 
 /// The whole application (module table).
@@ -46,6 +60,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/chat/completions", post(chat::handle))
         .route("/v1/responses", post(responses::handle))
         .route("/v1/responses/compact", post(responses::handle_compact))
+        .route("/v1beta/models/{target}", post(gemini::post_model))
+        .route("/v1/models/{target}", post(gemini::post_model))
+        .route("/api/chat", post(ollama::chat))
+        .route("/api/generate", post(ollama::generate))
         .route_layer(middleware::from_fn_with_state(
             state.upstream_permits.clone(),
             limit_upstream,
@@ -54,7 +72,15 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
     let keyed = Router::new()
         .merge(upstream)
-        .route("/v1/models", get(models::list))
+        .route("/v1/models", get(gemini::v1_list))
+        .route("/v1/models/{target}", get(gemini::v1_get))
+        .route("/v1beta/models", get(gemini::list))
+        .route("/v1beta/models/{target}", get(gemini::get))
+        .route("/api/version", get(ollama::version))
+        .route("/api/tags", get(ollama::tags))
+        .route("/api/ps", get(ollama::ps))
+        .route("/api/show", post(ollama::show))
+        .route("/api/pull", post(ollama::pull))
         .route("/health", get(models::health))
         .merge(transcriptions::routes())
         .route_layer(middleware::from_fn_with_state(
@@ -64,6 +90,7 @@ pub fn router(state: AppState) -> Router {
     let allowed_hosts = state.config.allowed_hosts.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/", get(ollama::root))
         .merge(keyed)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -15,6 +15,7 @@ pub(super) enum Scenario {
     Text,
     Reasoning,
     Tool,
+    ReasoningTool,
     ParallelTools,
     ArgsOnDone,
     EmptyCompletedOutput,
@@ -36,6 +37,7 @@ const MARKERS: &[(&str, Scenario)] = &[
     ("text", Scenario::Text),
     ("reasoning", Scenario::Reasoning),
     ("tool", Scenario::Tool),
+    ("reasoning_tool", Scenario::ReasoningTool),
     ("parallel_tools", Scenario::ParallelTools),
     ("args_on_done", Scenario::ArgsOnDone),
     ("empty_completed_output", Scenario::EmptyCompletedOutput),
@@ -233,7 +235,12 @@ pub(super) fn play(s: &mut Script, plan: &Plan, headers: &HeaderMap, obj: &Map<S
             let usage = s.usage(SIM_TEXT.chars().count(), 12);
             s.completed(vec![rs, msg], usage);
         }
-        Scenario::Tool | Scenario::ParallelTools | Scenario::ArgsOnDone if tools.is_empty() => {
+        Scenario::Tool
+        | Scenario::ReasoningTool
+        | Scenario::ParallelTools
+        | Scenario::ArgsOnDone
+            if tools.is_empty() =>
+        {
             let text = "The simulated backend needs a declared function tool for this scenario.";
             text_answer(s, text, words(text));
         }
@@ -247,6 +254,16 @@ pub(super) fn play(s: &mut Script, plan: &Plan, headers: &HeaderMap, obj: &Map<S
             let item = s.call_done(0, name, &args);
             let usage = s.usage(args.len(), 0);
             s.completed(vec![item], usage);
+        }
+        Scenario::ReasoningTool => {
+            let (name, params) = &tools[0];
+            let rs = s.reasoning(0, &[&["**Choosing a tool**\n\n", "The weather tool fits."]]);
+            let args = sample(params, 0).to_string();
+            s.call_added(1, name);
+            s.call_delta(1, &args);
+            let item = s.call_done(1, name, &args);
+            let usage = s.usage(args.len(), 8);
+            s.completed(vec![rs, item], usage);
         }
         Scenario::ParallelTools => {
             let first = &tools[0];
