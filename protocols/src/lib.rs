@@ -11,6 +11,7 @@
 //! | [`translate`] | [`Translator`] (hold back, commit, in-band errors, folds; an `engine::Transcoder`), the [`Egress`] interface, [`Protocol`] (error shapes) |
 //! | [`responses`] | the upstream Codex Responses protocol, both ways: [`responses::encode_request`] (canonical → backend body), [`responses::ResponsesIngress`] (upstream event data → [`ChatEvent`]s), the `/v1/responses` and `/responses/compact` passthrough fix-ups, [`responses::ToolNameMap`] |
 //! | [`openai_chat`] | OpenAI Chat Completions: request ingress, [`openai_chat::ChatStreamEgress`] (SSE chunks), [`openai_chat::ChatCompletionAggregator`] (non-streaming body), the OpenAI error shape [`openai_chat::error_response`] |
+//! | [`anthropic`] | Anthropic Messages: request ingress (thinking signatures checked), [`anthropic::MessagesStreamEgress`] (named SSE events, `ping`), [`anthropic::MessagesAggregator`], the Anthropic error shape, local `count_tokens` |
 //! | [`whisper`] | OpenAI audio transcriptions: form fields, the five response formats (`json`, `text`, `verbose_json`, `srt`, `vtt`) |
 //! | [`models`] | the model catalog, `-high` / `-fast` suffixes, aliases |
 //!
@@ -53,6 +54,7 @@
 //! assert!(out.ends_with(b"data: [DONE]\n\n"));
 //! ```
 
+pub mod anthropic;
 pub mod canonical;
 pub mod models;
 pub mod openai_chat;

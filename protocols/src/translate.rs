@@ -42,6 +42,8 @@ use crate::responses::{ResponsesIngress, ToolNameMap};
 pub enum Protocol {
     /// OpenAI: Chat Completions, Responses, audio transcriptions, models.
     OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
 }
 
 impl Protocol {
@@ -49,6 +51,7 @@ impl Protocol {
     pub fn error_response(self, err: &ApiError) -> ErrorResponse {
         match self {
             Self::OpenAi => crate::openai_chat::error_response(err),
+            Self::Anthropic => crate::anthropic::error_response(err),
         }
     }
 }

@@ -9,10 +9,12 @@
 //! |---|---|
 //! | `<name>.chat.sse` | Chat Completions, streaming, `include_usage` |
 //! | `<name>.chat.json` | Chat Completions, non-streaming (the fold) |
+//! | `<name>.anthropic.sse` / `.anthropic.json` | Anthropic Messages, streaming / the fold ([`anthropic`]) |
 //!
 //! Regenerate the expected files with `UPDATE_GOLDEN=1 cargo test -p codex-pipe-protocols
 //! --test golden`, then review the diff (testdata/responses/README.md).
 
+mod anthropic;
 mod harness;
 
 use bytes::{Bytes, BytesMut};

@@ -6,6 +6,7 @@
 //! | `POST /v1/responses`, `POST /v1/responses/compact` | [`responses`] | OpenAI Responses passthrough: the body fixed up for the backend, its events forwarded (or the final response collected); compaction, unary |
 //! | `GET /v1/models`, `GET /health` | [`models`] | the model catalog; `{"status":"ok","auth":…,"default_model":…}` |
 //! | `POST /v1/audio/transcriptions`, `/audio/transcriptions` | [`transcriptions`] | OpenAI (Whisper-style) transcriptions over the dictation endpoint |
+//! | `POST /v1/messages`, `/v1/messages/count_tokens`, `HEAD /`, `HEAD /api/hello`; `GET /v1/models` with `anthropic-version` | [`anthropic`] | Anthropic Messages, streamed (named events, `ping`) or folded into one `message`; local token count; Claude Code's probes |
 //! | `GET /healthz` | here | `{"status":"ok"}`, no API key |
 //!
 //! **Adding a protocol**: its folder in `protocols/src/<name>` (wire types, ingress, egress,
@@ -14,6 +15,7 @@
 //! [`super::respond::respond`] and the protocol's egress; one line in [`router`]; one line in
 //! [`protocol_of`] so that 401 / 404 / 405 answers use the protocol's error shape.
 
+pub mod anthropic;
 pub mod chat;
 pub mod models;
 pub mod responses;
@@ -33,7 +35,9 @@ use super::AppState;
 /// The protocol whose error shape a request to `path` gets (for the answers the layers give
 /// before a handler runs).
 pub fn protocol_of(path: &str) -> Protocol {
-    let _ = path;
+    if path.starts_with("/v1/messages") {
+        return Protocol::Anthropic;
+    }
     Protocol::OpenAi
 }
 
@@ -41,6 +45,7 @@ pub fn protocol_of(path: &str) -> Protocol {
 pub fn router(state: AppState) -> Router {
     let upstream = Router::new()
         .route("/v1/chat/completions", post(chat::handle))
+        .route("/v1/messages", post(anthropic::messages))
         .route("/v1/responses", post(responses::handle))
         .route("/v1/responses/compact", post(responses::handle_compact))
         .route_layer(middleware::from_fn_with_state(
@@ -50,7 +55,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
     let keyed = Router::new()
         .merge(upstream)
-        .route("/v1/models", get(models::list))
+        .route("/v1/models", get(anthropic::list_models))
+        .merge(anthropic::routes(state.config.max_body_bytes))
         .route("/health", get(models::health))
         .merge(transcriptions::routes())
         .route_layer(middleware::from_fn_with_state(
@@ -59,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(anthropic::probes())
         .merge(keyed)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
