@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use codex_pipe_engine::SseEncoder;
 use serde::Serialize;
 
@@ -13,7 +13,7 @@ use crate::translate::{Egress, Protocol};
 use super::error::ErrorEnvelope;
 use super::signature::SignatureKey;
 use super::wire::{
-    BlockDeltaOut, BlockStartOut, BlockStopOut, ContentOut, DeltaOut, MessageDeltaOut, MessageOut,
+    BlockStartOut, BlockStopOut, ContentOut, DeltaOut, MessageDeltaOut, MessageOut,
     MessageStartOut, StopOut, UsageOut,
 };
 
@@ -41,6 +41,43 @@ pub(crate) fn usage_out(u: &Usage) -> UsageOut {
         cache_read_input_tokens: u.cached_input_tokens,
         output_tokens: u.output_tokens,
     }
+}
+
+/// One `content_block_delta`, written directly (the hot path: one per upstream delta).
+/// The bytes are what serializing [`BlockDeltaOut`] would give; the text is a
+/// [`JsonText`], already a JSON string literal.
+pub(crate) fn write_delta(buf: &mut BytesMut, index: u32, delta: DeltaOut<'_>) {
+    let (kind, field, text) = match delta {
+        DeltaOut::TextDelta { text } => ("text_delta", "text", text),
+        DeltaOut::ThinkingDelta { thinking } => ("thinking_delta", "thinking", thinking),
+        DeltaOut::SignatureDelta { signature } => ("signature_delta", "signature", signature),
+        DeltaOut::InputJsonDelta { partial_json } => {
+            ("input_json_delta", "partial_json", partial_json)
+        }
+    };
+    let mut digits = [0_u8; 10];
+    let mut n = index;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.reserve(96 + text.as_json().len());
+    buf.put_slice(
+        b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":",
+    );
+    buf.put_slice(&digits[at..]);
+    buf.put_slice(b",\"delta\":{\"type\":\"");
+    buf.put_slice(kind.as_bytes());
+    buf.put_slice(b"\",\"");
+    buf.put_slice(field.as_bytes());
+    buf.put_slice(b"\":");
+    buf.put_slice(text.as_json().as_bytes());
+    buf.put_slice(b"}}\n\n");
 }
 
 /// Identity of one answer, chosen by the server, and the key that signs its thinking blocks.
@@ -133,12 +170,8 @@ impl MessagesStreamEgress {
     }
 
     fn delta(buf: &mut BytesMut, index: u32, delta: DeltaOut<'_>) -> Result<(), ProtocolError> {
-        let ev = BlockDeltaOut {
-            kind: "content_block_delta",
-            index,
-            delta,
-        };
-        Self::event(buf, "content_block_delta", &ev)
+        write_delta(buf, index, delta);
+        Ok(())
     }
 
     /// The canonical block `index` is queued behind the open block: keep `event` for later.

@@ -290,3 +290,33 @@ fn count_tokens_counts_system_messages_tools() {
         "tools": [{"name": "get_weather", "input_schema": {"type": "object"}}]}));
     assert!(count_tokens(&bigger.request) > n + 10);
 }
+
+/// The hand-written `content_block_delta` is byte for byte what serde writes.
+#[test]
+fn direct_delta_bytes_equal_serde() {
+    use super::wire::{BlockDeltaOut, DeltaOut};
+    use crate::canonical::JsonText;
+    let text = JsonText::new("a \"b\"\n ünï 🦀");
+    for index in [0_u32, 7, 10, 4_294_967_295] {
+        for delta in [
+            DeltaOut::TextDelta { text: &text },
+            DeltaOut::ThinkingDelta { thinking: &text },
+            DeltaOut::SignatureDelta { signature: &text },
+            DeltaOut::InputJsonDelta {
+                partial_json: &text,
+            },
+        ] {
+            let mut expected = BytesMut::new();
+            let value = BlockDeltaOut {
+                kind: "content_block_delta",
+                index,
+                delta,
+            };
+            codex_pipe_engine::SseEncoder::json(&mut expected, Some("content_block_delta"), &value)
+                .expect("serializes");
+            let mut direct = BytesMut::new();
+            super::egress::write_delta(&mut direct, index, delta);
+            assert_eq!(direct, expected);
+        }
+    }
+}

@@ -232,7 +232,10 @@ pub(crate) struct BlockStartOut<'a> {
     pub content_block: ContentOut<'a>,
 }
 
+/// `content_block_delta`: the egress writes its bytes directly (`egress::write_delta`, the hot
+/// path); this type is the reference shape the tests compare those bytes with.
 #[derive(Debug, Serialize)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct BlockDeltaOut<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -240,7 +243,7 @@ pub(crate) struct BlockDeltaOut<'a> {
     pub delta: DeltaOut<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(clippy::enum_variant_names)] // the variants are the wire's `type` names
 pub(crate) enum DeltaOut<'a> {
