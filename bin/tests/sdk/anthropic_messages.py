@@ -134,6 +134,23 @@ def thinking_round_trip():
         assert not [i for i in body["input"] if i.get("type") == "reasoning"], body["input"]
 
 
+def web_search():
+    tools = [{"type": "web_search_20250305", "name": "web_search", "max_uses": 2}]
+    with client.messages.stream(model=MODEL, max_tokens=1024, tools=tools,
+                                messages=user("sim:web_search")) as stream:
+        m = stream.get_final_message()
+    kinds = [b.type for b in m.content]
+    assert kinds == ["server_tool_use", "web_search_tool_result", "text"], kinds
+    assert m.content[0].name == "web_search" and m.content[0].input == {"query": "codex-pipe simulator"}
+    assert m.content[1].tool_use_id == m.content[0].id
+    # The history with both server blocks goes back without error (they are not replayed).
+    history = user("sim:web_search") + [
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in m.content]},
+        {"role": "user", "content": "thanks"}]
+    again = client.messages.create(model=MODEL, max_tokens=1024, tools=tools, messages=history)
+    assert text_of(again) == SIM_TEXT, again
+
+
 def png_1x1():
     raw = b"\x00\xff\x00\x00"
     def chunk(kind, data):
@@ -220,7 +237,7 @@ def auth():
 
 
 for check in (streaming_text, non_streaming_text, raw_event_order, tool_round_trip,
-              thinking_round_trip, image_input, rate_limit, bad_block, mid_stream_failure,
+              thinking_round_trip, web_search, image_input, rate_limit, bad_block, mid_stream_failure,
               first_text_before_the_end, count_tokens, auth):
     check()
     print("OK", check.__name__, flush=True)

@@ -18,14 +18,17 @@ enum Folded {
     Text(JsonTextBuf),
     Thinking(JsonTextBuf, Option<JsonText>),
     ToolUse(Box<str>, Box<str>, JsonTextBuf),
+    /// `(server_tool_use id, query)`.
+    WebSearch(Box<str>, Box<str>),
 }
 
 /// Folds the events of one answer into the `message` object: the non-streaming Messages
 /// response is the same upstream stream, aggregated.
 ///
 /// `content` holds the blocks in start order, as the stream would have written them: `text`,
-/// `thinking` (with its `signature`) and `tool_use` (`input` the parsed arguments; `{}` when
-/// the model sent none or they are not a JSON object). Nothing is written until `Finish`.
+/// `thinking` (with its `signature`), `tool_use` (`input` the parsed arguments; `{}` when
+/// the model sent none or they are not a JSON object), and for a web search the backend ran,
+/// `server_tool_use` then `web_search_tool_result` (empty `content`). Nothing is written until `Finish`.
 #[derive(Debug)]
 pub struct MessagesAggregator {
     config: MessagesConfig,
@@ -68,6 +71,9 @@ impl MessagesAggregator {
                     Block::ToolCall { call_id, name } => {
                         Folded::ToolUse(call_id.clone(), name.clone(), JsonTextBuf::new())
                     }
+                    Block::WebSearch { id, query } => {
+                        Folded::WebSearch(format!("srvtoolu_{id}").into(), query.clone())
+                    }
                 };
                 self.blocks.push((*index, folded));
             }
@@ -80,7 +86,7 @@ impl MessagesAggregator {
                 Some(Folded::Text(buf) | Folded::Thinking(buf, _) | Folded::ToolUse(_, _, buf)) => {
                     buf.push(text);
                 }
-                None => {}
+                Some(Folded::WebSearch(..)) | None => {}
             },
             ChatEvent::BlockStop {
                 index,
@@ -119,12 +125,28 @@ impl MessagesAggregator {
             finished.push(match b {
                 Folded::Text(buf) | Folded::Thinking(buf, _) => (Some(buf.clone().finish()), None),
                 Folded::ToolUse(_, _, args) => (None, Some(input_of(&args.clone().finish())?)),
+                Folded::WebSearch(_, query) => {
+                    let input = serde_json::json!({ "query": query }).to_string();
+                    let raw = RawValue::from_string(input).map_err(ProtocolError::Serialize)?;
+                    (None, Some(raw))
+                }
             });
         }
-        let content: Vec<ContentOut<'_>> = folded
-            .iter()
-            .zip(&finished)
-            .map(|(b, (text, input))| match (b, text, input) {
+        let mut content: Vec<ContentOut<'_>> = Vec::with_capacity(folded.len());
+        for (b, (text, input)) in folded.iter().zip(&finished) {
+            if let (Folded::WebSearch(id, _), Some(input)) = (b, input) {
+                content.push(ContentOut::ServerToolUse {
+                    id,
+                    name: "web_search",
+                    input,
+                });
+                content.push(ContentOut::WebSearchToolResult {
+                    tool_use_id: id,
+                    content: &[],
+                });
+                continue;
+            }
+            content.push(match (b, text, input) {
                 (Folded::Text(_), Some(text), _) => ContentOut::Text { text },
                 (Folded::Thinking(_, sig), Some(thinking), _) => ContentOut::Thinking {
                     thinking,
@@ -134,8 +156,8 @@ impl MessagesAggregator {
                     ContentOut::ToolUse { id, name, input }
                 }
                 _ => ContentOut::Text { text: &empty },
-            })
-            .collect();
+            });
+        }
         let body = MessageOut {
             id: &self.config.id,
             kind: "message",

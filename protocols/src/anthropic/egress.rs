@@ -100,7 +100,9 @@ pub struct MessagesConfig {
 ///    dense `index` from 0 in the order blocks are written: `text` (`text_delta`), `thinking`
 ///    (`thinking_delta`, then one `signature_delta` carrying the signed `encrypted_content`,
 ///    also when the block has no text) and `tool_use` (`input:{}` at start, then
-///    `input_json_delta`s whose concatenation is the arguments, sent once);
+///    `input_json_delta`s whose concatenation is the arguments, sent once); a web search the
+///    backend ran is a `server_tool_use` block (`name:"web_search"`, its query as one
+///    `input_json_delta`) followed by a `web_search_tool_result` block with empty `content`;
 /// 3. `message_delta` with `stop_reason` (`end_turn`, `tool_use`, `max_tokens`, `refusal`) and
 ///    `usage` (`input_tokens` excluding cached, `cache_read_input_tokens`, `output_tokens`);
 /// 4. `message_stop`.
@@ -116,6 +118,8 @@ pub struct MessagesStreamEgress {
     finished: bool,
     /// `(canonical index, out index)` of the block being written.
     open: Option<(u32, u32)>,
+    /// The `server_tool_use` id when the open block is a web search.
+    search: Option<Box<str>>,
     queued: VecDeque<(u32, Vec<ChatEvent>)>,
     next_out: u32,
     usage: Option<Usage>,
@@ -129,6 +133,7 @@ impl MessagesStreamEgress {
             started: false,
             finished: false,
             open: None,
+            search: None,
             queued: VecDeque::new(),
             next_out: 0,
             usage: None,
@@ -174,6 +179,60 @@ impl MessagesStreamEgress {
         Ok(())
     }
 
+    /// A web search: `server_tool_use` with its `{"query":…}` as one `input_json_delta`.
+    fn search_start(
+        &mut self,
+        buf: &mut BytesMut,
+        out: u32,
+        id: &str,
+        query: &str,
+    ) -> Result<(), ProtocolError> {
+        let id = format!("srvtoolu_{id}");
+        let empty_input = serde_json::value::RawValue::from_string("{}".to_owned())
+            .map_err(ProtocolError::Serialize)?;
+        let ev = BlockStartOut {
+            kind: "content_block_start",
+            index: out,
+            content_block: ContentOut::ServerToolUse {
+                id: &id,
+                name: "web_search",
+                input: &empty_input,
+            },
+        };
+        Self::event(buf, "content_block_start", &ev)?;
+        let input = serde_json::json!({ "query": query }).to_string();
+        let partial_json = JsonText::new(&input);
+        write_delta(
+            buf,
+            out,
+            DeltaOut::InputJsonDelta {
+                partial_json: &partial_json,
+            },
+        );
+        self.search = Some(id.into());
+        Ok(())
+    }
+
+    /// The `web_search_tool_result` block after a `server_tool_use`.
+    fn search_result(&mut self, buf: &mut BytesMut, id: &str) -> Result<(), ProtocolError> {
+        let index = self.next_out;
+        self.next_out += 1;
+        let ev = BlockStartOut {
+            kind: "content_block_start",
+            index,
+            content_block: ContentOut::WebSearchToolResult {
+                tool_use_id: id,
+                content: &[],
+            },
+        };
+        Self::event(buf, "content_block_start", &ev)?;
+        let stop = BlockStopOut {
+            kind: "content_block_stop",
+            index,
+        };
+        Self::event(buf, "content_block_stop", &stop)
+    }
+
     /// The canonical block `index` is queued behind the open block: keep `event` for later.
     fn queue(&mut self, index: u32, event: &ChatEvent) -> bool {
         match self.queued.iter_mut().find(|(i, _)| *i == index) {
@@ -211,6 +270,9 @@ impl MessagesStreamEgress {
                         name,
                         input: &empty_input,
                     },
+                    Block::WebSearch { id, query } => {
+                        return self.search_start(buf, out, id, query);
+                    }
                 };
                 let ev = BlockStartOut {
                     kind: "content_block_start",
@@ -272,6 +334,9 @@ impl MessagesStreamEgress {
                     };
                     Self::event(buf, "content_block_stop", &ev)?;
                     self.open = None;
+                    if let Some(id) = self.search.take() {
+                        self.search_result(buf, &id)?;
+                    }
                     while self.open.is_none() {
                         let Some((_, events)) = self.queued.pop_front() else {
                             break;

@@ -222,6 +222,18 @@ pub(crate) enum ContentOut<'a> {
         name: &'a str,
         input: &'a serde_json::value::RawValue,
     },
+    /// A web search the backend ran (`name:"web_search"`, `input:{"query":…}`).
+    ServerToolUse {
+        id: &'a str,
+        name: &'static str,
+        input: &'a serde_json::value::RawValue,
+    },
+    /// The result block of a [`ContentOut::ServerToolUse`]: the backend does not hand its
+    /// search results over, so `content` is empty.
+    WebSearchToolResult {
+        tool_use_id: &'a str,
+        content: &'a [Value],
+    },
 }
 
 #[derive(Debug, Serialize)]
