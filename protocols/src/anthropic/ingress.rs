@@ -46,7 +46,9 @@ pub struct ParsedMessages {
 ///   `web_search_tool_result` (the backend searched itself) → dropped;
 /// - `tools`: client tools' `input_schema` → `parameters` (top-level `$schema` removed;
 ///   `cache_control`, `defer_loading`, `strict` not forwarded); a `web_search_*` server tool →
-///   the backend's web search;
+///   the backend's web search; any other server tool (`bash_*`, `text_editor_*`,
+///   `code_execution_*`, `tool_search_*`…) has no backend equivalent and is dropped with a
+///   warning (a client such as Claude Code must keep working);
 /// - `tool_choice`: `auto` / `any` (→ required) / `tool` (→ that function; the web search tool
 ///   → required) / `none`; `disable_parallel_tool_use` → no parallel calls;
 /// - `thinking`: `enabled` → effort by `budget_tokens` (< 4096 low, < 16384 medium, < 32768
@@ -60,8 +62,8 @@ pub struct ParsedMessages {
 /// # Errors
 /// [`ProtocolError::InvalidJson`] for a body that is not a Messages request or a block of an
 /// unknown type; [`ProtocolError::InvalidRequest`] for an unknown role, an image or document
-/// without its data, a server tool other than web search, an unknown `tool_choice` or
-/// `thinking` type.
+/// without its data, an unknown `tool_choice` or `thinking` type, a `tool_choice` naming no
+/// declared client tool.
 pub fn parse_request(body: &[u8], key: &SignatureKey) -> Result<ParsedMessages, ProtocolError> {
     let wire: RequestWire = serde_json::from_slice(body).map_err(ProtocolError::InvalidJson)?;
     let mut req = ChatRequest {
@@ -90,15 +92,31 @@ pub fn parse_request(body: &[u8], key: &SignatureKey) -> Result<ParsedMessages, 
     let mut web_search_name = None;
     if let Some(tools) = wire.tools {
         for tool in tools {
-            let converted = convert_tool(tool)?;
-            if let (Tool::WebSearch, Some(name)) = &converted {
-                web_search_name = Some(name.clone());
+            let Some((tool, web_search)) = convert_tool(tool) else {
+                continue;
+            };
+            if web_search.is_some() {
+                web_search_name = web_search;
             }
-            req.tools.push(converted.0);
+            req.tools.push(tool);
         }
     }
     if let Some(choice) = wire.tool_choice {
         convert_tool_choice(choice, web_search_name.as_deref(), &mut req)?;
+    }
+    if let Some(ToolChoice::Function(name)) = &req.tool_choice {
+        let declared = req
+            .tools
+            .iter()
+            .filter_map(Tool::as_function)
+            .any(|f| &f.name == name);
+        if !declared {
+            return Err(ProtocolError::InvalidRequest {
+                message: format!("tool_choice names {name:?}, which is not a declared client tool")
+                    .into(),
+                param: Some("tool_choice".into()),
+            });
+        }
     }
     let effort = wire.output_config.and_then(|c| c.effort);
     if let Some(thinking) = wire.thinking {
@@ -326,7 +344,8 @@ fn url_of(source: SourceWire, default_type: &str, what: &str) -> Result<String, 
 }
 
 /// A tool, and the name of a web search server tool.
-fn convert_tool(tool: ToolWire) -> Result<(Tool, Option<String>), ProtocolError> {
+/// A tool, and the name of a web search server tool; `None` for another server tool.
+fn convert_tool(tool: ToolWire) -> Option<(Tool, Option<String>)> {
     match tool.kind.as_deref() {
         None | Some("custom") => {
             let parameters = tool.input_schema.map(|mut schema| {
@@ -335,7 +354,7 @@ fn convert_tool(tool: ToolWire) -> Result<(Tool, Option<String>), ProtocolError>
                 }
                 schema
             });
-            Ok((
+            Some((
                 Tool::Function(FunctionTool {
                     name: tool.name,
                     description: tool.description,
@@ -345,14 +364,15 @@ fn convert_tool(tool: ToolWire) -> Result<(Tool, Option<String>), ProtocolError>
                 None,
             ))
         }
-        Some(kind) if kind.starts_with("web_search") => Ok((Tool::WebSearch, Some(tool.name))),
-        Some(kind) => Err(ProtocolError::InvalidRequest {
-            message: format!(
-                "unsupported tool type {kind:?}: only client tools and web_search are supported"
-            )
-            .into(),
-            param: Some("tools".into()),
-        }),
+        Some(kind) if kind.starts_with("web_search") => Some((Tool::WebSearch, Some(tool.name))),
+        Some(kind) => {
+            tracing::warn!(
+                tool = %tool.name,
+                kind,
+                "dropping an Anthropic server tool the Codex backend has no equivalent for"
+            );
+            None
+        }
     }
 }
 

@@ -181,7 +181,8 @@ fn bad_requests_are_invalid_request_errors() {
         json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [{"type": "video", "url": "x"}]}]}),
         json!({"model": "m", "max_tokens": 1, "messages": [{"role": "tool", "content": "x"}]}),
         json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "base64"}}]}]}),
-        json!({"model": "m", "max_tokens": 1, "messages": [], "tools": [{"type": "bash_20250124", "name": "bash"}]}),
+        json!({"model": "m", "max_tokens": 1, "messages": [], "tool_choice": {"type": "tool", "name": "bash"},
+               "tools": [{"type": "bash_20250124", "name": "bash"}]}),
         json!({"model": "m", "max_tokens": 1, "messages": [], "tool_choice": {"type": "tool"}}),
         json!({"model": "m", "max_tokens": 1, "messages": [], "thinking": {"type": "sometimes"}}),
         json!({"model": "m", "messages": 3}),
@@ -208,6 +209,11 @@ fn thinking_disabled_web_search_and_effort_mapping() {
         parsed.request.reasoning_summary,
         Some(ReasoningSummary::None)
     );
+    // Server tools without a backend equivalent are dropped, not refused.
+    let parsed = parse(json!({"model": "m", "max_tokens": 1, "messages": [],
+        "tools": [{"type": "text_editor_20250728", "name": "str_replace_based_edit_tool"},
+                  {"name": "Read", "input_schema": {"type": "object"}}]}));
+    assert_eq!(parsed.request.tools.len(), 1);
     assert_eq!(budget_effort(1024), ReasoningEffort::Low);
     assert_eq!(budget_effort(16384), ReasoningEffort::High);
     assert_eq!(budget_effort(64000), ReasoningEffort::XHigh);
