@@ -34,7 +34,7 @@
 //! | `sim:premature_close` | two text deltas, then the body ends without a terminal event |
 //! | `sim:echo` | the answer text is JSON `{"headers":{…},"body":<the request>}`: what the backend received |
 //! | `sim:think_tool` | a reasoning item (with `encrypted_content`), then one call of the first declared function tool |
-//! | `sim:bash_echo` | one call of the tool named `Bash` with `{"command":"echo sim-\"bash\"-ok"}` (its output, `sim-bash-ok`, differs from the command text) |
+//! | `sim:bash_echo` | a reasoning item, then one call of the tool named `Bash` with `{"command":"echo sim-\"bash\"-ok"}` (its output, `sim-bash-ok`, differs from the command text) |
 //! | `sim:web_search` | (with the `web_search` tool declared) a `web_search_call` item (`in_progress`, `searching`, `completed`, `action.query`), then a message |
 //! | `sim:silent_reasoning` or `sim:silent_reasoning:<ms>` | a reasoning item opens, then nothing for 20 s (or `<ms>`), then its summary and the text: a long reasoning phase |
 //! | `sim:slow` or `sim:slow:<ms>` | a modifier: waits 100 ms (or `<ms>`) between events; combine it with any other marker |
@@ -55,10 +55,12 @@
 //! and answers `{"output":[{"type":"compaction","encrypted_content":"…"}]}`.
 //!
 //! `GET /backend-api/codex/sim/stats` (simulator only) returns counters:
-//! `{"requests","rejected","streams_started","streams_finished","streams_aborted","compactions"}`:
+//! `{"requests","rejected","streams_started","streams_finished","streams_aborted","compactions",
+//! "reasoning_verified"}`:
 //! every POST, those answered with an error status (auth, validation, `sim:http_*`, the first
 //! `sim:flaky` try), event streams begun, written to the end, and *aborted* (the client went
-//! away before the last event was written), and compactions served.
+//! away before the last event was written), compactions served, and reasoning items sent back
+//! whose `encrypted_content` verified.
 
 mod scenario;
 mod script;
@@ -116,6 +118,7 @@ struct Stats {
     finished: AtomicUsize,
     aborted: AtomicUsize,
     compactions: AtomicUsize,
+    reasoning_verified: AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -157,6 +160,7 @@ async fn stats(State(state): State<SimState>) -> Json<Value> {
         "streams_finished": n(&s.finished),
         "streams_aborted": n(&s.aborted),
         "compactions": n(&s.compactions),
+        "reasoning_verified": n(&s.reasoning_verified),
     }))
 }
 
@@ -191,13 +195,21 @@ async fn responses(State(state): State<SimState>, headers: HeaderMap, body: Byte
             return rejection.into_response();
         }
     };
-    let unverified = match state.issued.lock() {
+    let verified = match state.issued.lock() {
         Ok(issued) => check_encrypted(&obj, &issued),
-        Err(_) => Ok(()),
+        Err(_) => Ok(0),
     };
-    if let Err(rejection) = unverified {
-        state.stats.rejected.fetch_add(1, Ordering::SeqCst);
-        return rejection.into_response();
+    match verified {
+        Ok(n) => {
+            state
+                .stats
+                .reasoning_verified
+                .fetch_add(n, Ordering::SeqCst);
+        }
+        Err(rejection) => {
+            state.stats.rejected.fetch_add(1, Ordering::SeqCst);
+            return rejection.into_response();
+        }
     }
     let plan = plan(&obj);
 

@@ -295,15 +295,16 @@ pub(super) fn play(s: &mut Script, plan: &Plan, headers: &HeaderMap, obj: &Map<S
             text_answer(s, text, words(text));
         }
         Scenario::BashEcho => {
+            let rs = s.reasoning(0, &[&["**Running it**\n\n", "Echo the marker."]]);
             let args = json!({"command": BASH_ECHO_COMMAND, "description": "Print a marker"})
                 .to_string();
-            s.call_added(0, "Bash");
+            s.call_added(1, "Bash");
             for piece in chunks(&args, 16) {
-                s.call_delta(0, piece);
+                s.call_delta(1, piece);
             }
-            let item = s.call_done(0, "Bash", &args);
-            let usage = s.usage(args.len(), 0);
-            s.completed(vec![item], usage);
+            let item = s.call_done(1, "Bash", &args);
+            let usage = s.usage(args.len(), 6);
+            s.completed(vec![rs, item], usage);
         }
         Scenario::WebSearch if !*web_search => {
             let text = "The simulated backend needs the web_search tool for sim:web_search.";

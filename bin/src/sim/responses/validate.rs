@@ -145,11 +145,13 @@ pub(super) fn validate(
 }
 
 /// Every `reasoning` input item's `encrypted_content` must be one the simulator issued
-/// (`issued`), as the backend verifies its own blobs (protocols.md §1.4, last point).
+/// (`issued`), as the backend verifies its own blobs (protocols.md §1.4, last point). Returns
+/// how many were verified.
 pub(super) fn check_encrypted(
     obj: &Map<String, Value>,
     issued: &std::collections::HashSet<String>,
-) -> Result<(), Rejection> {
+) -> Result<usize, Rejection> {
+    let mut verified = 0;
     let items = obj
         .get("input")
         .and_then(Value::as_array)
@@ -167,8 +169,9 @@ pub(super) fn check_encrypted(
                 code: Some("invalid_encrypted_content"),
             });
         }
+        verified += 1;
     }
-    Ok(())
+    Ok(verified)
 }
 
 #[cfg(test)]
@@ -213,7 +216,7 @@ mod tests {
             .expect("object")
         };
         let issued: std::collections::HashSet<String> = ["gAAAAsim1".to_owned()].into();
-        assert!(check_encrypted(&body("gAAAAsim1"), &issued).is_ok());
+        assert_eq!(check_encrypted(&body("gAAAAsim1"), &issued).ok(), Some(1));
         let err = check_encrypted(&body("gAAAAforged"), &issued).expect_err("forged");
         assert_eq!(err.into_response().status().as_u16(), 400);
     }
