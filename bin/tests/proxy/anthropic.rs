@@ -297,7 +297,8 @@ async fn anthropic_python_sdk() {
     let python = std::env::var("CODEX_PIPE_TEST_PYTHON").unwrap_or_else(|_| {
         panic!("CODEX_PIPE_TEST_PYTHON is not set: run scripts/setup (it creates .venv with the official SDKs, anthropic included), or use scripts/test, which sets it")
     });
-    let env = Env::start(Duration::from_secs(15)).await;
+    // A short keep-alive, so that the script sees `ping` events during a silence.
+    let env = Env::start(Duration::from_millis(300)).await;
     let script = repo_root().join("bin/tests/sdk/anthropic_messages.py");
     let child = tokio::process::Command::new(&python)
         .arg(&script)

@@ -217,6 +217,18 @@ def first_text_before_the_end():
     assert total > 2.0 and first < total / 2, (first, total)
 
 
+def pings_during_silent_reasoning():
+    # The proxy runs with a 300 ms keep-alive here: the 1.5 s silence becomes `ping` events,
+    # which the SDK skips; the answer is whole.
+    events = list(client.messages.create(model=MODEL, max_tokens=1024, stream=True,
+                                         messages=user("sim:silent_reasoning:1500")))
+    kinds = [e.type for e in events]
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop", kinds
+    text = "".join(e.delta.text for e in events
+                   if e.type == "content_block_delta" and e.delta.type == "text_delta")
+    assert text == SIM_TEXT, text
+
+
 def count_tokens():
     n = client.messages.count_tokens(model=MODEL, messages=user("hello world"))
     assert n.input_tokens == 8, n
@@ -238,7 +250,7 @@ def auth():
 
 for check in (streaming_text, non_streaming_text, raw_event_order, tool_round_trip,
               thinking_round_trip, web_search, image_input, rate_limit, bad_block, mid_stream_failure,
-              first_text_before_the_end, count_tokens, auth):
+              first_text_before_the_end, pings_during_silent_reasoning, count_tokens, auth):
     check()
     print("OK", check.__name__, flush=True)
 print("ALL OK")
