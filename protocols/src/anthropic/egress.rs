@@ -257,19 +257,22 @@ impl MessagesStreamEgress {
                 self.next_out += 1;
                 self.open = Some((*index, out));
                 let empty = JsonText::empty();
-                let empty_input = serde_json::value::RawValue::from_string("{}".to_owned())
-                    .map_err(ProtocolError::Serialize)?;
+                let empty_input;
                 let content_block = match block {
                     Block::Text => ContentOut::Text { text: &empty },
                     Block::Reasoning => ContentOut::Thinking {
                         thinking: &empty,
                         signature: &empty,
                     },
-                    Block::ToolCall { call_id, name } => ContentOut::ToolUse {
-                        id: call_id,
-                        name,
-                        input: &empty_input,
-                    },
+                    Block::ToolCall { call_id, name } => {
+                        empty_input = serde_json::value::RawValue::from_string("{}".to_owned())
+                            .map_err(ProtocolError::Serialize)?;
+                        ContentOut::ToolUse {
+                            id: call_id,
+                            name,
+                            input: &empty_input,
+                        }
+                    }
                     Block::WebSearch { id, query } => {
                         return self.search_start(buf, out, id, query);
                     }
