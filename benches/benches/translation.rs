@@ -8,6 +8,10 @@
 //!
 //! * `translation/chat_stream`: `ResponsesIngress::push` + `ChatStreamEgress::write`, output
 //!   into one `BytesMut` (the proxy's hot path).
+//! * `translation/anthropic_stream`: `ResponsesIngress::push` + `MessagesStreamEgress`
+//!   (Anthropic Messages SSE, named events, the signed thinking signature), the `/v1/messages`
+//!   hot path.
+//! * `translation/anthropic_aggregate`: ingress + `MessagesAggregator` (non-streaming).
 //! * `translation/ingress_only`: `ResponsesIngress::push` alone.
 //! * `translation/chat_aggregate`: ingress + `ChatCompletionAggregator` (non-streaming).
 //! * `translation/gemini_stream`: ingress + `GeminiStreamEgress` (`alt=sse` chunks).
@@ -22,6 +26,9 @@
 use std::hint::black_box;
 
 use bytes::BytesMut;
+use codex_pipe_protocols::anthropic::{
+    MessagesAggregator, MessagesConfig, MessagesStreamEgress, SignatureKey,
+};
 use codex_pipe_protocols::gemini::{Framing, GeminiConfig, GeminiStreamEgress};
 use codex_pipe_protocols::ollama::{Endpoint, OllamaConfig, OllamaStreamEgress};
 use codex_pipe_protocols::openai_chat::{
@@ -152,6 +159,41 @@ fn chat_stream(corpus: &[Vec<u8>], out: &mut BytesMut) -> usize {
     out.len()
 }
 
+fn anthropic_config() -> MessagesConfig {
+    MessagesConfig {
+        id: "msg_bench".into(),
+        model: "claude-sonnet-4-6".into(),
+        signatures: SignatureKey::new(b"bench key"),
+    }
+}
+
+fn anthropic_stream(corpus: &[Vec<u8>], out: &mut BytesMut) -> usize {
+    out.clear();
+    let mut ingress = ResponsesIngress::new(ToolNameMap::default());
+    let mut egress = MessagesStreamEgress::new(anthropic_config());
+    let mut events = Vec::with_capacity(8);
+    for data in corpus {
+        ingress.push(data, &mut events).expect("corpus is valid");
+        for event in events.drain(..) {
+            egress.write(&event, out).expect("serializes");
+        }
+    }
+    out.len()
+}
+
+fn anthropic_aggregate(corpus: &[Vec<u8>]) -> usize {
+    let mut ingress = ResponsesIngress::new(ToolNameMap::default());
+    let mut agg = MessagesAggregator::new(anthropic_config());
+    let mut events = Vec::with_capacity(8);
+    for data in corpus {
+        ingress.push(data, &mut events).expect("corpus is valid");
+        for event in events.drain(..) {
+            agg.push(&event);
+        }
+    }
+    agg.finish().expect("completed").len()
+}
+
 fn ingress_only(corpus: &[Vec<u8>]) -> usize {
     let mut ingress = ResponsesIngress::new(ToolNameMap::default());
     let mut events = Vec::with_capacity(8);
@@ -227,11 +269,19 @@ fn bench(c: &mut Criterion) {
     let mut out = BytesMut::with_capacity(1 << 20);
     chat_stream(&corpus, &mut out);
     assert!(out.ends_with(b"data: [DONE]\n\n"));
+    anthropic_stream(&corpus, &mut out);
+    assert!(out.ends_with(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"));
 
     let mut group = c.benchmark_group("translation");
     group.throughput(Throughput::Elements(corpus.len() as u64));
     group.bench_function("chat_stream", |b| {
         b.iter(|| black_box(chat_stream(&corpus, &mut out)))
+    });
+    group.bench_function("anthropic_stream", |b| {
+        b.iter(|| black_box(anthropic_stream(&corpus, &mut out)))
+    });
+    group.bench_function("anthropic_aggregate", |b| {
+        b.iter(|| black_box(anthropic_aggregate(&corpus)))
     });
     group.bench_function("ingress_only", |b| {
         b.iter(|| black_box(ingress_only(&corpus)))

@@ -14,6 +14,7 @@
 //! | [`gemini`] | Gemini API `generateContent`: request ingress, [`gemini::GeminiStreamEgress`] (SSE or a streamed JSON array), [`gemini::GeminiAggregator`], Google's error shape, models and `countTokens` bodies |
 //! | [`ollama`] | Ollama `/api/chat` and `/api/generate`: request ingress, [`ollama::OllamaStreamEgress`] (NDJSON), [`ollama::OllamaAggregator`], `{"error":…}`, the `/api/tags`, `/api/show`, `/api/ps` bodies |
 //! | [`tokens`] | local o200k_base token counting for the `count_tokens` endpoints |
+//! | [`anthropic`] | Anthropic Messages: request ingress (thinking signatures checked), [`anthropic::MessagesStreamEgress`] (named SSE events, `ping`), [`anthropic::MessagesAggregator`], the Anthropic error shape, local `count_tokens` |
 //! | [`whisper`] | OpenAI audio transcriptions: form fields, the five response formats (`json`, `text`, `verbose_json`, `srt`, `vtt`) |
 //! | [`models`] | the model catalog, `-high` / `-fast` suffixes, aliases |
 //!
@@ -56,6 +57,7 @@
 //! assert!(out.ends_with(b"data: [DONE]\n\n"));
 //! ```
 
+pub mod anthropic;
 pub mod canonical;
 pub mod gemini;
 pub mod models;

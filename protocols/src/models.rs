@@ -10,6 +10,13 @@
 //!    requested ones win), else used as is, or replaced by the default model when the
 //!    configuration says unknown models map to it.
 //!
+//! Claude model names (`claude-opus-4-8[1m]`, `claude-sonnet-4-5-20250929`, `claude-3-5-haiku`)
+//! that are no alias themselves resolve by family ([`ModelCatalog::resolve`], step 4): the
+//! name without its `[…]` suffix and `-YYYYMMDD` date, as an alias; then the family alias
+//! (`claude-opus`, `claude-sonnet`, `claude-haiku`); then the built-in defaults: opus → the
+//! strongest model at high effort (`gpt-5.5-high`), sonnet → the default model, haiku → the
+//! default model at low effort. A `--models-config` alias for any of these names overrides them.
+//!
 //! Precedence when applied to a request ([`ModelCatalog::apply`]): explicit request fields
 //! (`reasoning_effort`, `service_tier`) > suffixes > configured defaults.
 
@@ -37,6 +44,19 @@ pub const CONTEXT_WINDOW_TOKENS: u64 = 272_000;
 
 /// Largest answer of the Codex backend models, in tokens (Gemini `outputTokenLimit`).
 pub const MAX_OUTPUT_TOKENS: u64 = 128_000;
+
+/// The Claude model families, and the built-in target of each (module docs): `None` is the
+/// default model; `Some(effort)` with no slug is the default model at that effort.
+pub const CLAUDE_FAMILIES: [(&str, Option<&str>, Option<ReasoningEffort>); 3] = [
+    ("claude-opus", Some("gpt-5.5-high"), None),
+    ("claude-sonnet", None, None),
+    ("claude-haiku", None, Some(ReasoningEffort::Low)),
+];
+
+/// Claude model ids listed by the Anthropic-shaped `GET /v1/models` besides the configured
+/// Claude aliases (current names; any name of a family resolves, module docs).
+pub const CLAUDE_MODEL_IDS: [&str; 3] =
+    ["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5"];
 
 /// Error in the model configuration, reported when the binary loads it.
 #[derive(Debug, thiserror::Error)]
@@ -205,16 +225,82 @@ impl ModelCatalog {
         let (base, effort, tier) = split_suffixes(name);
         let mut resolved = match self.aliases.get(base) {
             Some(target) => self.resolve_target(target),
-            None if self.models.iter().any(|m| m == base)
-                || self.unknown == UnknownModels::Passthrough =>
-            {
-                plain(base)
-            }
+            None if self.models.iter().any(|m| m == base) => plain(base),
+            None if base.starts_with("claude") => self.resolve_claude(base),
+            None if self.unknown == UnknownModels::Passthrough => plain(base),
             None => self.resolve_target(&self.default_model),
         };
         resolved.effort = effort.or(resolved.effort);
         resolved.tier = tier.or(resolved.tier);
         resolved
+    }
+
+    /// A Claude name that is no alias (module docs): the name without `[…]` and date, the
+    /// family alias, the family's built-in target; a name of no known family → the default.
+    fn resolve_claude(&self, name: &str) -> ResolvedModel {
+        let mut base = name.split('[').next().unwrap_or(name);
+        if let Some((rest, date)) = base.rsplit_once('-') {
+            if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) {
+                base = rest;
+            }
+        }
+        if let Some(target) = self.aliases.get(base) {
+            return self.resolve_target(target);
+        }
+        let family = CLAUDE_FAMILIES
+            .iter()
+            .find(|(family, _, _)| base.contains(&family["claude-".len()..]));
+        let Some((family, target, effort)) = family else {
+            return self.resolve_target(&self.default_model);
+        };
+        if let Some(target) = self.aliases.get(*family) {
+            return self.resolve_target(target);
+        }
+        let mut resolved = self.resolve_target(target.unwrap_or(&self.default_model));
+        resolved.effort = resolved.effort.or(*effort);
+        resolved
+    }
+
+    /// The Anthropic-shaped `GET /v1/models` body (`{"data":[{"type":"model","id",
+    /// "display_name","created_at"}],"has_more":false,"first_id","last_id"}`): the configured
+    /// aliases whose name contains `claude`, then [`CLAUDE_MODEL_IDS`]. Claude Code's gateway
+    /// model discovery keeps only ids containing "claude" (gateways.md §1).
+    pub fn anthropic_list_json(&self) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Entry<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            id: &'a str,
+            display_name: &'a str,
+            created_at: &'static str,
+        }
+        let mut ids: Vec<&str> = self
+            .aliases
+            .keys()
+            .map(String::as_str)
+            .filter(|a| a.contains("claude"))
+            .collect();
+        for id in CLAUDE_MODEL_IDS {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let data: Vec<Entry<'_>> = ids
+            .iter()
+            .map(|id| Entry {
+                kind: "model",
+                id,
+                display_name: id,
+                created_at: "2025-01-01T00:00:00Z",
+            })
+            .collect();
+        let body = serde_json::json!({
+            "data": data,
+            "has_more": false,
+            "first_id": ids.first(),
+            "last_id": ids.last(),
+        });
+        serde_json::to_vec(&body).unwrap_or_default()
     }
 
     /// An alias target or the default model: suffixes are parsed, no further alias lookup.
@@ -397,6 +483,57 @@ mod tests {
         assert_eq!(c.resolve("gpt-9-medium"), r("gpt-9", Some(E::Medium), None));
         // A suffix alone is not stripped.
         assert_eq!(c.resolve("-fast"), r("-fast", None, None));
+    }
+
+    #[test]
+    fn claude_names_resolve_by_family() {
+        use ReasoningEffort as E;
+        let c = ModelCatalog::builtin("gpt-5.4");
+        assert_eq!(
+            c.resolve("claude-opus-4-8[1m]"),
+            r("gpt-5.5", Some(E::High), None)
+        );
+        assert_eq!(
+            c.resolve("claude-opus-4-1-20250805"),
+            r("gpt-5.5", Some(E::High), None)
+        );
+        assert_eq!(c.resolve("claude-sonnet-4-6"), r("gpt-5.4", None, None));
+        assert_eq!(
+            c.resolve("claude-3-5-haiku-20241022"),
+            r("gpt-5.4", Some(E::Low), None)
+        );
+        assert_eq!(
+            c.resolve("claude-haiku-4-5-fast"),
+            r("gpt-5.4", Some(E::Low), Some(ServiceTier::Priority))
+        );
+        assert_eq!(c.resolve("claude-unknown"), r("gpt-5.4", None, None));
+        // Configured aliases win: exact name, undated name, family.
+        let c = ModelConfig::from_json_str(
+            r#"{"aliases":{"claude-opus":"gpt-5.4-xhigh","claude-sonnet-4-5":"gpt-5.2","claude-haiku-4-5":"gpt-5.1"}}"#,
+        )
+        .expect("valid")
+        .build("gpt-5.4")
+        .expect("valid");
+        assert_eq!(
+            c.resolve("claude-opus-4-8[1m]"),
+            r("gpt-5.4", Some(E::XHigh), None)
+        );
+        assert_eq!(
+            c.resolve("claude-sonnet-4-5-20250929"),
+            r("gpt-5.2", None, None)
+        );
+        assert_eq!(c.resolve("claude-haiku-4-5"), r("gpt-5.1", None, None));
+        let list: serde_json::Value =
+            serde_json::from_slice(&c.anthropic_list_json()).expect("json");
+        let ids: Vec<&str> = list["data"]
+            .as_array()
+            .expect("data")
+            .iter()
+            .map(|m| m["id"].as_str().expect("id"))
+            .collect();
+        assert!(ids.iter().all(|id| id.contains("claude")), "{ids:?}");
+        assert!(ids.contains(&"claude-haiku-4-5") && ids.contains(&"claude-opus-4-8"));
+        assert_eq!(list["has_more"], false);
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub enum Protocol {
     Gemini,
     /// Ollama: `/api/chat`, `/api/generate`, `/api/tags`, `/api/show`…
     Ollama,
+    /// Anthropic Messages.
+    Anthropic,
 }
 
 impl Protocol {
@@ -55,6 +57,7 @@ impl Protocol {
             Self::OpenAi => crate::openai_chat::error_response(err),
             Self::Gemini => crate::gemini::error_response(err),
             Self::Ollama => crate::ollama::error_response(err),
+            Self::Anthropic => crate::anthropic::error_response(err),
         }
     }
 }

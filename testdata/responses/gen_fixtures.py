@@ -231,6 +231,23 @@ def error_event():
     s.write("error_event.sse")
 
 
+def web_search():
+    s = Stream("resp_68e3a1f0c8d48190b1a0c7a6d2e4f011")
+    s.start()
+    ws = "ws_68e3a1f1a2b48190a9d4e6f7c8b9a012"
+    s.ev("response.output_item.added", output_index=0,
+         item={"id": ws, "type": "web_search_call", "status": "in_progress"})
+    for kind in ["in_progress", "searching", "completed"]:
+        s.ev(f"response.web_search_call.{kind}", item_id=ws, output_index=0)
+    item = {"id": ws, "type": "web_search_call", "status": "completed",
+            "action": {"type": "search", "query": "weather in Paris today"}}
+    s.ev("response.output_item.done", output_index=0, item=item)
+    msg = s.message(1, "msg_68e3a1f1a2b48190a9d4e6f7c8b9a013", ["It is sunny", " in Paris (21 °C)."])
+    s.completed([item, msg], usage(310, 0, 25, 0))
+    s.write("web_search.sse")
+
+
 for f in [text, reasoning_text, tool_call, parallel_tool_calls, args_on_done, empty_completed_output,
-          minimal_done_only, failed_context_length, failed_rate_limit, incomplete, error_event]:
+          minimal_done_only, failed_context_length, failed_rate_limit, incomplete, error_event,
+          web_search]:
     f()

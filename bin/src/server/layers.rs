@@ -236,10 +236,14 @@ fn host_name(host: &str) -> &str {
 /// (`application/json`, `application/<x>+json`; parameters such as `charset` allowed). A body
 /// without `Content-Type` passes only without an `Origin` header: scripts and SDKs may omit
 /// the type, while a browser page's cross-site `fetch` of a type-less body always carries
-/// `Origin`.
+/// `Origin`. The Ollama routes (`/api/…`) take any type unless `Origin` is present.
 pub async fn require_json(request: Request, next: Next) -> Response {
     let headers = request.headers();
-    if headers.get(header::CONTENT_TYPE).is_none() && headers.get(header::ORIGIN).is_none() {
+    let browser = headers.get(header::ORIGIN).is_some();
+    // Ollama's own server takes any type (its documented `curl -d` examples send a form type);
+    // only a browser page is refused there.
+    let ollama = request.uri().path().starts_with("/api/");
+    if !browser && (ollama || headers.get(header::CONTENT_TYPE).is_none()) {
         return next.run(request).await;
     }
     let content_type = headers

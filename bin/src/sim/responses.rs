@@ -34,9 +34,19 @@
 //! | `sim:flaky` | HTTP 503 the first time a given body is seen, the text answer when it is resent |
 //! | `sim:premature_close` | two text deltas, then the body ends without a terminal event |
 //! | `sim:echo` | the answer text is JSON `{"headers":{…},"body":<the request>}`: what the backend received |
+//! | `sim:think_tool` | a reasoning item (with `encrypted_content`), then one call of the first declared function tool |
+//! | `sim:bash_echo` | a reasoning item, then one call of the tool named `Bash` with `{"command":"echo sim-\"bash\"-ok"}` (its output, `sim-bash-ok`, differs from the command text) |
+//! | `sim:web_search` | (with the `web_search` tool declared) a `web_search_call` item (`in_progress`, `searching`, `completed`, `action.query`), then a message |
+//! | `sim:silent_reasoning` or `sim:silent_reasoning:<ms>` | a reasoning item opens, then nothing for 20 s (or `<ms>`), then its summary and the text: a long reasoning phase |
 //! | `sim:slow` or `sim:slow:<ms>` | a modifier: waits 100 ms (or `<ms>`) between events; combine it with any other marker |
 //! | `sim:hang` | accepts the request and never answers (header timeouts) |
 //! | `sim:deltas:<n>` | a modifier of the text answer: `n` one-word deltas (throughput benchmarks) |
+//!
+//! Reasoning items carry an `encrypted_content` the simulator issued (`gAAAAsim…`, with a
+//! per-simulator random part). A request that sends a `reasoning` item back with an
+//! `encrypted_content` this simulator did not issue gets the backend's 400
+//! `{"error":{…,"code":"invalid_encrypted_content"}}` ("The encrypted content … could not be
+//! verified."), so a client that mangles or forges reasoning fails as it would upstream.
 //!
 //! Without a marker: when the request declares tools and its input ends with
 //! `function_call_output` items, the answer quotes those outputs (`Tool output received: call_…:
@@ -49,11 +59,13 @@
 //!
 //! `GET /backend-api/codex/sim/stats` (simulator only) returns counters:
 //! `{"requests","rejected","streams_started","streams_finished","streams_aborted","compactions",
-//! "in_flight","max_in_flight"}` (`in_flight`: streams and compactions being answered now;
-//! `max_in_flight`: the most at any moment, so a test can check a client's concurrency limit):
+//! "in_flight","max_in_flight","reasoning_verified"}` (`in_flight`: streams and compactions being
+//! answered now; `max_in_flight`: the most at any moment, so a test can check a client's
+//! concurrency limit):
 //! every POST, those answered with an error status (auth, validation, `sim:http_*`, the first
 //! `sim:flaky` try), event streams begun, written to the end, and *aborted* (the client went
-//! away before the last event was written), and compactions served.
+//! away before the last event was written), compactions served, and reasoning items sent back
+//! whose `encrypted_content` verified.
 
 mod scenario;
 mod script;
@@ -74,10 +86,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+pub use self::scenario::BASH_ECHO_OUTPUT;
 use self::scenario::{plan, play, Scenario};
 pub use self::script::SIM_TEXT;
 use self::script::{Ctx, Script};
-use self::validate::{validate, COMPACT_FIELDS, RESPONSES_FIELDS};
+use self::validate::{check_encrypted, validate, COMPACT_FIELDS, RESPONSES_FIELDS};
 use super::oauth::SimAuth;
 
 /// Route of the streaming endpoint.
@@ -112,6 +125,7 @@ struct Stats {
     compactions: AtomicUsize,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    reasoning_verified: AtomicUsize,
 }
 
 /// One answer being given (a stream until it ends or is dropped, a compaction until it
@@ -138,6 +152,9 @@ struct SimState {
     stats: Arc<Stats>,
     responses: Arc<AtomicU64>,
     flaky_seen: Arc<Mutex<HashSet<u64>>>,
+    /// Reasoning `encrypted_content` values issued, accepted back in later requests.
+    issued: Arc<Mutex<HashSet<String>>>,
+    secret: u64,
 }
 
 /// The routes of this module (state applied), merged into [`super::Sim::router`].
@@ -147,6 +164,8 @@ pub fn router(auth: SimAuth) -> Router {
         stats: Arc::default(),
         responses: Arc::default(),
         flaky_seen: Arc::default(),
+        issued: Arc::default(),
+        secret: uuid::Uuid::new_v4().as_u64_pair().0,
     };
     Router::new()
         .route(RESPONSES_PATH, post(responses))
@@ -168,6 +187,7 @@ async fn stats(State(state): State<SimState>) -> Json<Value> {
         "compactions": n(&s.compactions),
         "in_flight": n(&s.in_flight),
         "max_in_flight": n(&s.max_in_flight),
+        "reasoning_verified": n(&s.reasoning_verified),
     }))
 }
 
@@ -202,6 +222,22 @@ async fn responses(State(state): State<SimState>, headers: HeaderMap, body: Byte
             return rejection.into_response();
         }
     };
+    let verified = match state.issued.lock() {
+        Ok(issued) => check_encrypted(&obj, &issued),
+        Err(_) => Ok(0),
+    };
+    match verified {
+        Ok(n) => {
+            state
+                .stats
+                .reasoning_verified
+                .fetch_add(n, Ordering::SeqCst);
+        }
+        Err(rejection) => {
+            state.stats.rejected.fetch_add(1, Ordering::SeqCst);
+            return rejection.into_response();
+        }
+    }
     let plan = plan(&obj);
 
     match plan.scenario {
@@ -263,10 +299,15 @@ async fn responses(State(state): State<SimState>, headers: HeaderMap, body: Byte
             .unwrap_or(Value::Bool(false)),
         reasoning: field("reasoning"),
         input_tokens: (body.len() as u64) / 4 + 1,
+        secret: state.secret,
     };
     let mut s = Script::new(ctx);
     play(&mut s, &plan, &headers, &obj);
+    if let Ok(mut issued) = state.issued.lock() {
+        issued.extend(s.issued().iter().cloned());
+    }
     let delay = plan.delay;
+    let pauses = s.pauses().to_vec();
     let frames = s.finish();
 
     state.stats.started.fetch_add(1, Ordering::SeqCst);
@@ -275,15 +316,19 @@ async fn responses(State(state): State<SimState>, headers: HeaderMap, body: Byte
         _in_flight: InFlight::new(&state.stats),
     };
     let stream = futures::stream::unfold(
-        (frames.into_iter(), guard, true),
-        move |(mut frames, mut guard, first)| async move {
-            if !first {
-                if let Some(d) = delay {
-                    tokio::time::sleep(d).await;
+        (frames.into_iter().enumerate(), guard, pauses),
+        move |(mut frames, mut guard, pauses)| async move {
+            let next = frames.next();
+            if let Some((i, _)) = &next {
+                let pause = pauses.iter().find(|(at, _)| at == i).map(|(_, d)| *d);
+                match (pause, delay) {
+                    (Some(d), _) => tokio::time::sleep(d).await,
+                    (None, Some(d)) if *i > 0 => tokio::time::sleep(d).await,
+                    _ => {}
                 }
             }
-            match frames.next() {
-                Some(frame) => Some((Ok::<_, Infallible>(frame), (frames, guard, false))),
+            match next {
+                Some((_, frame)) => Some((Ok::<_, Infallible>(frame), (frames, guard, pauses))),
                 None => {
                     guard.finish();
                     None

@@ -97,6 +97,14 @@ pub enum Block {
     Text,
     /// Reasoning summary (or raw reasoning) text.
     Reasoning,
+    /// A web search the backend ran itself (Responses `web_search_call`). It opens when the
+    /// search is done and stops right after, with no deltas: the results went to the model.
+    WebSearch {
+        /// The upstream item id (`ws_…`).
+        id: Box<str>,
+        /// What was searched; empty when the upstream did not say.
+        query: Box<str>,
+    },
     /// A tool call.
     ToolCall {
         /// Call id (`call_…`), to be echoed in the tool result.

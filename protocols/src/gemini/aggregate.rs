@@ -59,16 +59,19 @@ impl GeminiAggregator {
     fn push(&mut self, event: &ChatEvent) {
         match event {
             ChatEvent::Start(start) => self.response_id = start.id.clone(),
-            ChatEvent::BlockStart { index, block } => self.pieces.push(match block {
-                Block::Text => Piece::Text(*index, JsonTextBuf::new()),
-                Block::Reasoning => Piece::Thought(*index, JsonTextBuf::new()),
-                Block::ToolCall { call_id, name } => Piece::Call {
+            ChatEvent::BlockStart { index, block } => match block {
+                Block::Text => self.pieces.push(Piece::Text(*index, JsonTextBuf::new())),
+                Block::Reasoning => self.pieces.push(Piece::Thought(*index, JsonTextBuf::new())),
+                Block::ToolCall { call_id, name } => self.pieces.push(Piece::Call {
                     index: *index,
                     id: call_id.clone(),
                     name: name.clone(),
                     arguments: JsonTextBuf::new(),
-                },
-            }),
+                }),
+                // The backend's own web search: its results went to the model, not the client;
+                // Gemini has no part for it.
+                Block::WebSearch { .. } => {}
+            },
             ChatEvent::TextDelta { index, text }
             | ChatEvent::ReasoningDelta { index, text }
             | ChatEvent::ToolArgumentsDelta {

@@ -60,6 +60,8 @@ enum ItemKind {
     Text,
     Reasoning,
     Tool,
+    /// A hosted web search: a block with no deltas.
+    WebSearch,
 }
 
 const TERMINAL_TYPES: [&[u8]; 4] = [
@@ -293,7 +295,8 @@ impl ResponsesIngress {
         out.push(match kind {
             ItemKind::Text => ChatEvent::TextDelta { index, text },
             ItemKind::Reasoning => ChatEvent::ReasoningDelta { index, text },
-            ItemKind::Tool => ChatEvent::ToolArgumentsDelta {
+            // Web search items take no deltas: `kind` is never `WebSearch` here.
+            ItemKind::Tool | ItemKind::WebSearch => ChatEvent::ToolArgumentsDelta {
                 index,
                 arguments: text,
             },
@@ -350,6 +353,18 @@ impl ResponsesIngress {
                     "message" => (ItemKind::Text, Block::Text),
                     "reasoning" => (ItemKind::Reasoning, Block::Reasoning),
                     "function_call" | "custom_tool_call" => (ItemKind::Tool, self.tool_block(item)),
+                    "web_search_call" => (
+                        ItemKind::WebSearch,
+                        Block::WebSearch {
+                            id: Box::from(id.unwrap_or_default()),
+                            query: Box::from(
+                                item.action
+                                    .as_ref()
+                                    .and_then(|a| a.query.as_deref())
+                                    .unwrap_or_default(),
+                            ),
+                        },
+                    ),
                     _ => return,
                 };
                 self.open_block(id, output_index, kind, block, out)
@@ -375,6 +390,7 @@ impl ResponsesIngress {
                     .and_then(JsonText::from_raw)
                     .filter(|a| !a.is_empty())
                     .map(|arguments| ChatEvent::ToolArgumentsDelta { index, arguments }),
+                ItemKind::WebSearch => None,
             };
             if let Some(event) = fallback {
                 state.streamed = true;

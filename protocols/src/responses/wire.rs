@@ -71,6 +71,16 @@ pub(crate) struct ItemWire<'a> {
     pub summary: Option<Vec<PartWire<'a>>>,
     #[serde(default, borrow)]
     pub encrypted_content: Option<&'a RawValue>,
+    /// `web_search_call`: what was searched.
+    #[serde(default, borrow)]
+    pub action: Option<ActionWire<'a>>,
+}
+
+/// The `action` of a `web_search_call` item (`{"type":"search","query":…}`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ActionWire<'a> {
+    #[serde(default, borrow)]
+    pub query: Option<Cow<'a, str>>,
 }
 
 /// A content part (`output_text`, `refusal`) or summary part (`summary_text`).

@@ -11,10 +11,12 @@
 //! | `<name>.chat.json` | Chat Completions, non-streaming (the fold) |
 //! | `<name>.gemini.sse`, `<name>.gemini.array.json`, `<name>.gemini.json` | Gemini: `alt=sse`, the streamed JSON array, `generateContent` ([`gemini`]) |
 //! | `<name>.ollama.ndjson`, `<name>.ollama.json`, `<name>.ollama-generate.ndjson` | Ollama: `/api/chat` streamed and not, `/api/generate` streamed ([`ollama`]) |
+//! | `<name>.anthropic.sse` / `.anthropic.json` | Anthropic Messages, streaming / the fold ([`anthropic`]) |
 //!
 //! Regenerate the expected files with `UPDATE_GOLDEN=1 cargo test -p codex-pipe-protocols
 //! --test golden`, then review the diff (testdata/responses/README.md).
 
+mod anthropic;
 mod gemini;
 mod harness;
 mod ollama;

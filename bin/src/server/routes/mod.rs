@@ -8,6 +8,7 @@
 //! | `POST /v1/audio/transcriptions`, `/audio/transcriptions` | [`transcriptions`] | OpenAI (Whisper-style) transcriptions over the dictation endpoint |
 //! | `POST /v1beta/models/{model}:generateContent` (also `:streamGenerateContent`, `:countTokens`, and under `/v1`), `GET /v1beta/models[/{model}]` | [`gemini`] | Gemini API; `GET /v1/models[/{model}]` answers Gemini clients in Gemini's shape |
 //! | `POST /api/chat`, `/api/generate`, `GET /api/version`, `/api/tags`, `/api/ps`, `POST /api/show`, `/api/pull`, `GET /` | [`ollama`] | Ollama API |
+//! | `POST /v1/messages`, `/v1/messages/count_tokens`, `HEAD /`, `HEAD /api/hello`; `GET /v1/models` with `anthropic-version` | [`anthropic`] | Anthropic Messages, streamed (named events, `ping`) or folded into one `message`; local token count; Claude Code's probes |
 //! | `GET /healthz` | here | `{"status":"ok"}`, no API key |
 //!
 //! **Adding a protocol**: its folder in `protocols/src/<name>` (wire types, ingress, egress,
@@ -16,6 +17,7 @@
 //! [`super::respond::respond`] and the protocol's egress; one line in [`router`]; one line in
 //! [`protocol_of`] so that 401 / 404 / 405 answers use the protocol's error shape.
 
+pub mod anthropic;
 pub mod chat;
 pub mod gemini;
 pub mod models;
@@ -40,6 +42,9 @@ use super::AppState;
 /// The protocol whose error shape a request to `path` gets (for the answers the layers give
 /// before a handler runs).
 pub fn protocol_of(path: &str) -> Protocol {
+    if path.starts_with("/v1/messages") {
+        return Protocol::Anthropic;
+    }
     if path == "/api" || path.starts_with("/api/") {
         Protocol::Ollama
     } else if path == "/v1beta"
@@ -58,6 +63,7 @@ pub fn protocol_of(path: &str) -> Protocol {
 pub fn router(state: AppState) -> Router {
     let upstream = Router::new()
         .route("/v1/chat/completions", post(chat::handle))
+        .route("/v1/messages", post(anthropic::messages))
         .route("/v1/responses", post(responses::handle))
         .route("/v1/responses/compact", post(responses::handle_compact))
         .route("/v1beta/models/{target}", post(gemini::post_model))
@@ -72,7 +78,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
     let keyed = Router::new()
         .merge(upstream)
-        .route("/v1/models", get(gemini::v1_list))
+        .route("/v1/models", get(models::list_for_client))
         .route("/v1/models/{target}", get(gemini::v1_get))
         .route("/v1beta/models", get(gemini::list))
         .route("/v1beta/models/{target}", get(gemini::get))
@@ -81,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/ps", get(ollama::ps))
         .route("/api/show", post(ollama::show))
         .route("/api/pull", post(ollama::pull))
+        .merge(anthropic::routes(state.config.max_body_bytes))
         .route("/health", get(models::health))
         .merge(transcriptions::routes())
         .route_layer(middleware::from_fn_with_state(
@@ -91,6 +98,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/", get(ollama::root))
+        .merge(anthropic::probes())
         .merge(keyed)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -21,6 +21,21 @@ pub async fn list(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// `GET /v1/models` for every client: Anthropic's shape when the request carries
+/// `anthropic-version` (Claude Code's model discovery), Gemini's for a Gemini client, else
+/// OpenAI's.
+pub async fn list_for_client(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    query: axum::extract::RawQuery,
+) -> Response {
+    if headers.contains_key("anthropic-version") {
+        super::anthropic::list_models(State(state), headers).await
+    } else {
+        super::gemini::v1_list(State(state), headers, query).await
+    }
+}
+
 /// `GET /health`: `{"status":"ok","auth":<credentials usable>,"default_model":"<slug>"}`.
 /// Always 200 while the process serves; `auth` says whether upstream calls can be signed.
 pub async fn health(State(state): State<AppState>) -> Response {

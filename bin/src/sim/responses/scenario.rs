@@ -31,6 +31,10 @@ pub(super) enum Scenario {
     ToolResult,
     Json,
     Hang,
+    ThinkTool,
+    BashEcho,
+    WebSearch,
+    SilentReasoning,
 }
 
 const MARKERS: &[(&str, Scenario)] = &[
@@ -51,7 +55,19 @@ const MARKERS: &[(&str, Scenario)] = &[
     ("premature_close", Scenario::PrematureClose),
     ("echo", Scenario::Echo),
     ("hang", Scenario::Hang),
+    ("think_tool", Scenario::ThinkTool),
+    ("bash_echo", Scenario::BashEcho),
+    ("web_search", Scenario::WebSearch),
 ];
+
+/// The command `sim:bash_echo` asks a `Bash` tool to run, and what it prints: the quotes make
+/// the output differ from the command text, so seeing the output proves the command ran.
+pub(super) const BASH_ECHO_COMMAND: &str = "echo sim-\"bash\"-ok";
+/// The output of [`BASH_ECHO_COMMAND`].
+pub const BASH_ECHO_OUTPUT: &str = "sim-bash-ok";
+
+/// Default silence of `sim:silent_reasoning`, longer than the proxy's 15 s keep-alive.
+pub(super) const DEFAULT_SILENCE: Duration = Duration::from_secs(20);
 
 /// The text of the last user message (string content or `input_text` / `text` parts).
 fn last_user_text(input: &[Value]) -> String {
@@ -75,7 +91,8 @@ fn last_user_text(input: &[Value]) -> String {
     }
 }
 
-/// `(scenario, delay between events)` from the markers in `text`.
+/// `(scenario, delay between events)` from the markers in `text`; `sim:silent_reasoning:<ms>`
+/// also sets the silence (see [`silence`]).
 fn markers(text: &str) -> (Option<Scenario>, Option<Duration>) {
     let mut scenario = None;
     let mut delay = None;
@@ -90,6 +107,10 @@ fn markers(text: &str) -> (Option<Scenario>, Option<Duration>) {
             delay = Some(ms.map_or(DEFAULT_SLOW_DELAY, Duration::from_millis));
             continue;
         }
+        if token.starts_with("silent_reasoning") && scenario.is_none() {
+            scenario = Some(Scenario::SilentReasoning);
+            continue;
+        }
         if scenario.is_none() {
             scenario = MARKERS
                 .iter()
@@ -98,6 +119,19 @@ fn markers(text: &str) -> (Option<Scenario>, Option<Duration>) {
         }
     }
     (scenario, delay)
+}
+
+/// The silence of `sim:silent_reasoning[:<ms>]` in `text` ([`DEFAULT_SILENCE`] without `<ms>`).
+fn silence(text: &str) -> Duration {
+    text.split("sim:silent_reasoning:")
+        .nth(1)
+        .and_then(|rest| {
+            let end = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            rest[..end].parse::<u64>().ok()
+        })
+        .map_or(DEFAULT_SILENCE, Duration::from_millis)
 }
 
 /// The trailing `function_call_output` items of `input`: `(call_id, output text)`.
@@ -150,6 +184,10 @@ pub(super) struct Plan {
     pub outputs: Vec<(String, String)>,
     /// `text.format.schema` of a `json_schema` format.
     pub json_schema: Option<Value>,
+    /// The request declares the backend's `web_search` tool.
+    pub web_search: bool,
+    /// Silence of `sim:silent_reasoning`, after the reasoning item opens.
+    pub silence: Duration,
 }
 
 /// Chooses the scenario for a validated request (module docs of `sim::responses`).
@@ -168,6 +206,12 @@ pub(super) fn plan(obj: &Map<String, Value>) -> Plan {
             .collect();
         digits.parse::<usize>().ok().map(|n| n.clamp(1, 100_000))
     });
+    let web_search = obj
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|t| t.get("type").and_then(Value::as_str) == Some("web_search"));
     let tools = function_tools(obj);
     let outputs = trailing_outputs(input);
     let json_schema = obj
@@ -191,6 +235,8 @@ pub(super) fn plan(obj: &Map<String, Value>) -> Plan {
         tools,
         outputs,
         json_schema,
+        web_search,
+        silence: silence(&text),
     }
 }
 
@@ -201,6 +247,8 @@ pub(super) fn play(s: &mut Script, plan: &Plan, headers: &HeaderMap, obj: &Map<S
         tools,
         outputs,
         json_schema,
+        web_search,
+        silence,
         ..
     } = plan;
     let json_schema = json_schema.as_ref();
@@ -239,6 +287,7 @@ pub(super) fn play(s: &mut Script, plan: &Plan, headers: &HeaderMap, obj: &Map<S
         | Scenario::ReasoningTool
         | Scenario::ParallelTools
         | Scenario::ArgsOnDone
+        | Scenario::ThinkTool
             if tools.is_empty() =>
         {
             let text = "The simulated backend needs a declared function tool for this scenario.";
@@ -255,15 +304,48 @@ pub(super) fn play(s: &mut Script, plan: &Plan, headers: &HeaderMap, obj: &Map<S
             let usage = s.usage(args.len(), 0);
             s.completed(vec![item], usage);
         }
-        Scenario::ReasoningTool => {
+        Scenario::ReasoningTool | Scenario::ThinkTool => {
             let (name, params) = &tools[0];
-            let rs = s.reasoning(0, &[&["**Choosing a tool**\n\n", "The weather tool fits."]]);
+            let rs = s.reasoning(0, &[&["**Choosing a tool**\n\n", "A call is needed."]]);
             let args = sample(params, 0).to_string();
             s.call_added(1, name);
             s.call_delta(1, &args);
             let item = s.call_done(1, name, &args);
             let usage = s.usage(args.len(), 8);
             s.completed(vec![rs, item], usage);
+        }
+        Scenario::BashEcho if !tools.iter().any(|(name, _)| name == "Bash") => {
+            let text = "The simulated backend needs a tool named Bash for sim:bash_echo.";
+            text_answer(s, text, words(text));
+        }
+        Scenario::BashEcho => {
+            let rs = s.reasoning(0, &[&["**Running it**\n\n", "Echo the marker."]]);
+            let args = json!({"command": BASH_ECHO_COMMAND, "description": "Print a marker"})
+                .to_string();
+            s.call_added(1, "Bash");
+            for piece in chunks(&args, 16) {
+                s.call_delta(1, piece);
+            }
+            let item = s.call_done(1, "Bash", &args);
+            let usage = s.usage(args.len(), 6);
+            s.completed(vec![rs, item], usage);
+        }
+        Scenario::WebSearch if !*web_search => {
+            let text = "The simulated backend needs the web_search tool for sim:web_search.";
+            text_answer(s, text, words(text));
+        }
+        Scenario::WebSearch => {
+            let search = s.web_search(0, "codex-pipe simulator");
+            let text = "The search found the codex-pipe simulator.";
+            let msg = s.message(1, &words(text), true);
+            let usage = s.usage(text.len(), 0);
+            s.completed(vec![search, msg], usage);
+        }
+        Scenario::SilentReasoning => {
+            let rs = s.reasoning_with_silence(0, *silence, &[&["**Thought for a long time**"]]);
+            let msg = s.message(1, &words(SIM_TEXT), true);
+            let usage = s.usage(SIM_TEXT.chars().count(), 400);
+            s.completed(vec![rs, msg], usage);
         }
         Scenario::ParallelTools => {
             let first = &tools[0];
@@ -364,6 +446,15 @@ mod tests {
             )
         );
         assert_eq!(markers("sim:slow."), (None, Some(DEFAULT_SLOW_DELAY)));
+        assert_eq!(
+            markers("sim:silent_reasoning:250"),
+            (Some(Scenario::SilentReasoning), None)
+        );
+        assert_eq!(
+            silence("sim:silent_reasoning:250 go"),
+            Duration::from_millis(250)
+        );
+        assert_eq!(silence("sim:silent_reasoning"), DEFAULT_SILENCE);
         assert_eq!(
             markers("sim:nonsense sim:echo"),
             (Some(Scenario::Echo), None)

@@ -3,6 +3,8 @@
 //! `testdata/responses/*.sse` (`event:` line, `data:` with `type` and a monotonic
 //! `sequence_number`, full `response` objects on lifecycle events, `obfuscation` noise on deltas).
 
+use std::time::Duration;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{json, Map, Value};
 
@@ -27,6 +29,8 @@ pub(crate) struct Ctx {
     pub reasoning: Value,
     /// Rough prompt size, in tokens (request bytes / 4).
     pub input_tokens: u64,
+    /// Per-simulator random number, so `encrypted_content` cannot be guessed.
+    pub secret: u64,
 }
 
 /// Frames under construction.
@@ -35,6 +39,10 @@ pub(crate) struct Script {
     seq: u64,
     out: BytesMut,
     frames: Vec<Bytes>,
+    /// `(frame index, silence before it)`.
+    pauses: Vec<(usize, Duration)>,
+    /// Every reasoning `encrypted_content` this script issued.
+    issued: Vec<String>,
 }
 
 impl Script {
@@ -44,7 +52,19 @@ impl Script {
             seq: 0,
             out: BytesMut::new(),
             frames: Vec::new(),
+            pauses: Vec::new(),
+            issued: Vec::new(),
         }
+    }
+
+    /// The silences: before frame `index`, wait `duration` (`sim:silent_reasoning`).
+    pub fn pauses(&self) -> &[(usize, Duration)] {
+        &self.pauses
+    }
+
+    /// The reasoning `encrypted_content` values issued, which the simulator accepts back.
+    pub fn issued(&self) -> &[String] {
+        &self.issued
     }
 
     /// The frames written so far, one `Bytes` per event.
@@ -167,13 +187,32 @@ impl Script {
 
     /// A reasoning item with one summary part per entry of `parts`; returns the done item.
     pub fn reasoning(&mut self, output_index: u32, parts: &[&[&str]]) -> Value {
+        self.reasoning_with_silence(output_index, Duration::ZERO, parts)
+    }
+
+    /// A reasoning item whose summary starts only after `silence` without any event (a long
+    /// reasoning phase); returns the done item. Its `encrypted_content` is recorded
+    /// ([`Self::issued`]).
+    pub fn reasoning_with_silence(
+        &mut self,
+        output_index: u32,
+        silence: Duration,
+        parts: &[&[&str]],
+    ) -> Value {
         let id = self.id("rs", output_index);
-        let encrypted = format!("gAAAAsim{:06}reasoning", self.ctx.n);
+        let encrypted = format!(
+            "gAAAAsim{:06}_{output_index}_{:016x}",
+            self.ctx.n, self.ctx.secret
+        );
+        self.issued.push(encrypted.clone());
         self.emit(
             "response.output_item.added",
             json!({"output_index": output_index, "item": {
                 "id": id, "type": "reasoning", "encrypted_content": encrypted, "summary": []}}),
         );
+        if !silence.is_zero() {
+            self.pauses.push((self.frames.len(), silence));
+        }
         let mut summary = Vec::new();
         for (index, pieces) in parts.iter().enumerate() {
             self.emit(
@@ -201,6 +240,30 @@ impl Script {
             summary.push(part);
         }
         let item = json!({"id": id, "type": "reasoning", "encrypted_content": encrypted, "summary": summary});
+        self.emit(
+            "response.output_item.done",
+            json!({"output_index": output_index, "item": item}),
+        );
+        item
+    }
+
+    /// A `web_search_call` item searching `query`: added, `in_progress`, `searching`,
+    /// `completed`, done with `action:{type:"search",query}`; returns the done item.
+    pub fn web_search(&mut self, output_index: u32, query: &str) -> Value {
+        let id = self.id("ws", output_index);
+        self.emit(
+            "response.output_item.added",
+            json!({"output_index": output_index, "item": {"id": id, "type": "web_search_call", "status": "in_progress"}}),
+        );
+        for kind in [
+            "response.web_search_call.in_progress",
+            "response.web_search_call.searching",
+            "response.web_search_call.completed",
+        ] {
+            self.emit(kind, json!({"item_id": id, "output_index": output_index}));
+        }
+        let item = json!({"id": id, "type": "web_search_call", "status": "completed",
+                          "action": {"type": "search", "query": query}});
         self.emit(
             "response.output_item.done",
             json!({"output_index": output_index, "item": item}),
@@ -393,6 +456,7 @@ mod tests {
             parallel_tool_calls: json!(false),
             reasoning: Value::Null,
             input_tokens: 3,
+            secret: 9,
         };
         let mut s = Script::new(ctx);
         s.start();

@@ -144,6 +144,36 @@ pub(super) fn validate(
     Ok(obj)
 }
 
+/// Every `reasoning` input item's `encrypted_content` must be one the simulator issued
+/// (`issued`), as the backend verifies its own blobs (protocols.md §1.4, last point). Returns
+/// how many were verified.
+pub(super) fn check_encrypted(
+    obj: &Map<String, Value>,
+    issued: &std::collections::HashSet<String>,
+) -> Result<usize, Rejection> {
+    let mut verified = 0;
+    let items = obj
+        .get("input")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    for item in items.filter(|i| i.get("type").and_then(Value::as_str) == Some("reasoning")) {
+        let Some(blob) = item.get("encrypted_content").and_then(Value::as_str) else {
+            continue;
+        };
+        if !issued.contains(blob) {
+            let shown: String = blob.chars().take(12).collect();
+            return Err(Rejection::Invalid {
+                message: format!("The encrypted content {shown}… could not be verified."),
+                param: "input".to_owned(),
+                code: Some("invalid_encrypted_content"),
+            });
+        }
+        verified += 1;
+    }
+    Ok(verified)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +206,18 @@ mod tests {
         );
         let paired = br#"{"model":"m","instructions":"","store":false,"stream":true,"input":[{"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},{"type":"function_call_output","call_id":"c1","output":"x"}]}"#;
         assert_eq!(status(paired), None);
+    }
+
+    #[test]
+    fn only_issued_encrypted_content_is_accepted() {
+        let body = |blob: &str| -> Map<String, Value> {
+            serde_json::from_value(json!({"input": [
+                {"type": "reasoning", "summary": [], "encrypted_content": blob}]}))
+            .expect("object")
+        };
+        let issued: std::collections::HashSet<String> = ["gAAAAsim1".to_owned()].into();
+        assert_eq!(check_encrypted(&body("gAAAAsim1"), &issued).ok(), Some(1));
+        let err = check_encrypted(&body("gAAAAforged"), &issued).expect_err("forged");
+        assert_eq!(err.into_response().status().as_u16(), 400);
     }
 }
