@@ -42,8 +42,13 @@ pub struct SniffedInput {
     pub container: Container,
     /// The codec, where the first bytes show it.
     pub codec: Option<Codec>,
+    /// The first bytes (at most [`HEAD_BYTES`]), for decoders that read header fields.
+    head: Vec<u8>,
     source: Source,
 }
+
+/// Bytes of the sniff window kept in [`SniffedInput`] after sniffing.
+pub const HEAD_BYTES: usize = 1024;
 
 /// The byte source after sniffing.
 pub(crate) enum Source {
@@ -137,6 +142,7 @@ impl SniffedInput {
         let mut sniffed = SniffedInput {
             container,
             codec,
+            head: window[..window.len().min(HEAD_BYTES)].to_vec(),
             source,
         };
         if sniffed.needs_seek(&window) {
@@ -181,6 +187,11 @@ impl SniffedInput {
         (&mut *file).take(tail).read_to_end(&mut buf)?;
         file.seek(SeekFrom::Start(0))?;
         Ok(codec_hint(&buf, Container::Mp4))
+    }
+
+    /// The first bytes of the input (at most [`HEAD_BYTES`]).
+    pub fn head(&self) -> &[u8] {
+        &self.head
     }
 
     /// True when the bytes can be seeked (a file, or a spooled stream).

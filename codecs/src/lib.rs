@@ -37,8 +37,9 @@ pub mod input;
 pub mod resample;
 pub mod sniff;
 pub mod transcode;
+pub mod verify;
 
-pub use decode::{DecodeOptions, PcmEncoding, PcmSpec, RawPcmFormat, SilkOptions};
+pub use decode::{DecodeOptions, FfmpegOptions, PcmEncoding, PcmSpec, RawPcmFormat, SilkOptions};
 pub use encode::ogg_opus::OpusSettings;
 pub use error::CodecError;
 pub use input::Input;

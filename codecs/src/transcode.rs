@@ -17,6 +17,7 @@ use crate::error::CodecError;
 use crate::input::{Input, SniffedInput, Source};
 use crate::resample::{remix, StreamResampler};
 use crate::sniff::{Codec, Container};
+use crate::verify::StreamCheck;
 
 /// What to produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -257,8 +258,12 @@ impl Transcoder {
         let plan = self.plan;
         match self.stage {
             Stage::Passthrough { mut source, verify } => {
+                let check = verify
+                    .is_some()
+                    .then(|| StreamCheck::for_container(plan.input))
+                    .flatten();
                 let verifier = verify.map(Verifier::spawn);
-                let (bytes_out, verified) = copy(&mut source, sink, verifier)?;
+                let (bytes_out, verified) = copy(&mut source, sink, verifier, check)?;
                 sink.flush()?;
                 Ok(Summary {
                     plan,
@@ -322,14 +327,15 @@ fn serial_for(container: Container) -> u32 {
             .fold(0u32, |h, b| h.rotate_left(5) ^ u32::from(b))
 }
 
-/// Copy `source` to `sink` in 64 KiB chunks, handing each chunk to the verifier too; returns
-/// the bytes copied and the verifier's decode summary. A verifier error (truncated, corrupt)
-/// fails the copy at the end, after every byte was written: the caller must not treat what the
-/// sink received as a complete file.
+/// Copy `source` to `sink` in 64 KiB chunks, handing each chunk to the verifier and the
+/// container check too; returns the bytes copied and the verifier's decode summary. A verifier
+/// or check error (truncated, corrupt) fails the copy at the end, after every byte was written:
+/// the caller must not treat what the sink received as a complete file.
 fn copy<W: Write + ?Sized>(
     source: &mut Source,
     sink: &mut W,
     mut verifier: Option<Verifier>,
+    mut check: Option<StreamCheck>,
 ) -> Result<(u64, Option<decode::DecodeSummary>), CodecError> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
@@ -344,9 +350,15 @@ fn copy<W: Write + ?Sized>(
         if let Some(v) = &mut verifier {
             v.feed(&buf[..n]);
         }
+        if let Some(c) = &mut check {
+            c.feed(&buf[..n]);
+        }
         total += n as u64;
     }
     let verified = verifier.map(Verifier::finish).transpose()?;
+    if let Some(c) = &check {
+        c.finish()?;
+    }
     Ok((total, verified))
 }
 

@@ -318,6 +318,12 @@ impl Transcriber {
         let Pipeline { plan, done, body } = start_pipeline(req.input, req.options, req.progress)
             .await
             .map_err(|_| TranscribeError::Transport("the codec pipeline stopped".into()))??;
+        tracing::debug!(
+            input = plan.input.name(),
+            upload = plan.mime_type(),
+            passthrough = plan.is_passthrough(),
+            "transcribe: plan"
+        );
         let live = Body::wrap_stream(ReceiverStream::new(body));
         let first = self.send(&creds, self.form(&meta, &plan, live)?).await;
         // The pipeline's own error wins over the transport error it caused.
