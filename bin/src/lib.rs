@@ -5,4 +5,5 @@ pub mod cli;
 pub mod llm;
 pub mod server;
 pub mod sim;
+pub mod transcribe;
 pub mod upstream;

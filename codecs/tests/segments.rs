@@ -99,11 +99,13 @@ impl SegmentSink for Collect {
 /// Seconds from `from` to the first 20 ms frame louder than -35 dBFS.
 fn onset(pcm: &[f32], from: usize) -> Option<f64> {
     let hop = (RATE / 50) as usize;
-    pcm[from..].chunks(hop).position(|f| {
-        let mean = f.iter().map(|s| s * s).sum::<f32>() / f.len() as f32;
-        10.0 * (mean + 1e-10).log10() > -35.0
-    })
-    .map(|k| (k * hop) as f64 / f64::from(RATE))
+    pcm[from..]
+        .chunks(hop)
+        .position(|f| {
+            let mean = f.iter().map(|s| s * s).sum::<f32>() / f.len() as f32;
+            10.0 * (mean + 1e-10).log10() > -35.0
+        })
+        .map(|k| (k * hop) as f64 / f64::from(RATE))
 }
 
 #[test]
@@ -141,21 +143,32 @@ fn real_speech_is_cut_inside_the_pauses_with_real_timestamps() {
     for (i, s) in segments.iter().enumerate() {
         assert_eq!(s.index, i);
         let length = s.end_seconds() - s.start_seconds();
-        assert!(length <= bounds.max_seconds + 1e-9, "segment {i}: {length} s");
+        assert!(
+            length <= bounds.max_seconds + 1e-9,
+            "segment {i}: {length} s"
+        );
         if let Some(next) = segments.get(i + 1) {
             assert_eq!(next.start_frame, s.end_frame, "contiguous");
-            assert!(length >= bounds.min_seconds - 1e-9, "segment {i}: {length} s");
+            assert!(
+                length >= bounds.min_seconds - 1e-9,
+                "segment {i}: {length} s"
+            );
             // Every cut lies inside one of the generated pauses.
             let cut = s.end_seconds();
             assert!(
-                pauses.iter().any(|&(a, b)| cut >= a - 0.05 && cut <= b + 0.05),
+                pauses
+                    .iter()
+                    .any(|&(a, b)| cut >= a - 0.05 && cut <= b + 0.05),
                 "segment {i} ends at {cut:.3} s, outside every pause {pauses:?}"
             );
         }
         // The encoded file holds exactly its time range...
         let audio = pcm(Input::stream(Cursor::new(s.bytes.clone())));
         let decoded = audio.len() as f64 / f64::from(RATE);
-        assert!((decoded - length).abs() <= 0.05, "segment {i}: {decoded} vs {length}");
+        assert!(
+            (decoded - length).abs() <= 0.05,
+            "segment {i}: {decoded} vs {length}"
+        );
         // ...aligned with the input: its first speech is where the recording's is.
         let start = s.start_frame as usize;
         let want = onset(&reference, start).expect("speech in every segment");
@@ -167,7 +180,11 @@ fn real_speech_is_cut_inside_the_pauses_with_real_timestamps() {
         );
     }
     let last = segments.last().expect("segments");
-    assert!((last.end_seconds() - total).abs() <= 0.05, "{}", last.end_seconds());
+    assert!(
+        (last.end_seconds() - total).abs() <= 0.05,
+        "{}",
+        last.end_seconds()
+    );
 }
 
 /// Audio no longer than the maximum is one piece: the sink may take it whole, else it gets one
@@ -187,9 +204,12 @@ fn short_audio_is_one_piece() {
     }
     for take in [true, false] {
         let input = Input::File(File::open(&path).expect("fixture"));
-        let splitter =
-            Splitter::open(input, &TranscodeOptions::default(), SegmentOptions::default())
-                .expect("opens");
+        let splitter = Splitter::open(
+            input,
+            &TranscodeOptions::default(),
+            SegmentOptions::default(),
+        )
+        .expect("opens");
         let mut sink = Whole(take, Vec::new());
         let summary = splitter.run(&mut sink).expect("runs");
         assert_eq!(summary.whole, take);

@@ -15,7 +15,9 @@
 pub mod codec_args;
 pub mod convert;
 pub mod net_args;
+pub mod output;
 pub mod probe;
+pub mod progress;
 pub mod sim;
 pub mod transcribe;
 
