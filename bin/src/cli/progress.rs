@@ -23,9 +23,9 @@ impl Bar {
             return None;
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
-        let spinner = ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+        let spinner = ProgressStyle::with_template("{spinner} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
-        let bounded = ProgressStyle::with_template("{elapsed} [{bar:30}] {msg}")
+        let bounded = ProgressStyle::with_template("[{bar:20}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
         bar.set_style(spinner.clone());
@@ -45,11 +45,11 @@ impl Bar {
                         }
                         shown.set_position((done * 10.0) as u64);
                         shown.set_message(format!(
-                            "{done:.0}/{total:.0} s transcribed · {decoded:.0} s decoded · {flight} uploading"
+                            "{done:.0}/{total:.0} s transcribed, {decoded:.0} s decoded, {flight} uploading"
                         ));
                     }
                     None => shown.set_message(format!(
-                        "{done:.0} s transcribed · {decoded:.0} s decoded · {flight} uploading"
+                        "{done:.0} s transcribed, {decoded:.0} s decoded, {flight} uploading"
                     )),
                 }
                 shown.tick();

@@ -167,6 +167,7 @@ pub async fn run(args: TranscribeArgs, input: PathBuf) -> anyhow::Result<u8> {
         retries: args.retries,
         backoff: Duration::from_millis(500),
         progress: Some(progress),
+        limit: None,
     };
     let request = TranscribeRequest {
         input: source,

@@ -46,6 +46,9 @@ pub struct SegmentSettings {
     pub backoff: Duration,
     /// Counters for a progress display.
     pub progress: Option<Arc<Progress>>,
+    /// A limit shared with other requests (the proxy's `--concurrency`): each segment upload
+    /// holds one permit while it runs, on top of `parallel`.
+    pub limit: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Default for SegmentSettings {
@@ -56,6 +59,7 @@ impl Default for SegmentSettings {
             retries: 2,
             backoff: Duration::from_millis(500),
             progress: None,
+            limit: None,
         }
     }
 }
@@ -247,6 +251,10 @@ async fn upload(
         content_type: segment.mime_type.to_owned(),
         bytes: Bytes::from(segment.bytes),
         language,
+    };
+    let _permit = match &settings.limit {
+        Some(limit) => limit.clone().acquire_owned().await.ok(),
+        None => None,
     };
     if let Some(p) = &settings.progress {
         p.in_flight.fetch_add(1, Ordering::Relaxed);
