@@ -11,6 +11,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use crate::error::{hex_head, CodecError};
 use crate::sniff::{codec_hint, sniff, Codec, Container, Sniffed, SNIFF_WINDOW};
+use crate::verify::{check_file, checked, CheckHandle, StreamCheck};
 
 /// An input to the pipeline.
 pub enum Input {
@@ -192,6 +193,41 @@ impl SniffedInput {
     /// The first bytes of the input (at most [`HEAD_BYTES`]).
     pub fn head(&self) -> &[u8] {
         &self.head
+    }
+
+    /// Check that the container's framing (Ogg pages, EBML element sizes) ends where the bytes
+    /// do ([`crate::verify`]): a file is checked now; a stream is checked as it is read, and the
+    /// returned handle gives the verdict once the decoder has finished.
+    ///
+    /// # Errors
+    /// [`CodecError::TruncatedStream`] for a cut-off file; read errors.
+    pub fn watch_truncation(&mut self) -> Result<Option<CheckHandle>, CodecError> {
+        let Some(check) = StreamCheck::for_container(self.container) else {
+            return Ok(None);
+        };
+        match &mut self.source {
+            Source::File(file) => {
+                check_file(file, check)?;
+                Ok(None)
+            }
+            Source::Stream(reader) => {
+                let current = std::mem::replace(
+                    reader,
+                    PrefixedReader {
+                        prefix: Vec::new(),
+                        pos: 0,
+                        rest: Box::new(io::empty()),
+                    },
+                );
+                let (wrapped, handle) = checked(current, check);
+                *reader = PrefixedReader {
+                    prefix: Vec::new(),
+                    pos: 0,
+                    rest: Box::new(wrapped),
+                };
+                Ok(Some(handle))
+            }
+        }
     }
 
     /// True when the bytes can be seeked (a file, or a spooled stream).

@@ -22,6 +22,7 @@ use crate::resample::{remix, StreamResampler};
 use crate::segment::{Cutter, SegmentOptions};
 use crate::sniff::Container;
 use crate::transcode::{Target, TranscodeOptions};
+use crate::verify::CheckHandle;
 
 /// One cut segment, encoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +94,7 @@ pub struct Splitter {
     wav: bool,
     opts: TranscodeOptions,
     cutter: Cutter,
+    check: Option<CheckHandle>,
 }
 
 impl Splitter {
@@ -122,8 +124,9 @@ impl Splitter {
             OggOpusEncoder::new(spec, opts.opus, 0)?;
         }
         let cutter = Cutter::new(spec.sample_rate, spec.channels, bounds)?;
-        let sniffed = SniffedInput::open(input, opts.decode.raw_pcm.is_some())?;
+        let mut sniffed = SniffedInput::open(input, opts.decode.raw_pcm.is_some())?;
         let container = sniffed.container;
+        let check = sniffed.watch_truncation()?;
         let source = decode::open(sniffed, &opts.decode)?;
         let resampler = StreamResampler::new(
             source.spec().sample_rate,
@@ -138,6 +141,7 @@ impl Splitter {
             wav,
             opts: opts.clone(),
             cutter,
+            check,
         })
     }
 
@@ -184,6 +188,11 @@ impl Splitter {
                 index += 1;
             }
             sink.progress(frames_in as f64 / f64::from(in_spec.sample_rate));
+        }
+        // A cut-off Ogg or WebM stream decodes "successfully" to its end: the segments sent so
+        // far stand, the rest is reported.
+        if let Some(check) = &self.check {
+            check.finish()?;
         }
         resampled.clear();
         self.resampler.finish(&mut resampled)?;

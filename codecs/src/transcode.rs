@@ -17,7 +17,7 @@ use crate::error::CodecError;
 use crate::input::{Input, SniffedInput, Source};
 use crate::resample::{remix, StreamResampler};
 use crate::sniff::{Codec, Container};
-use crate::verify::StreamCheck;
+use crate::verify::{CheckHandle, StreamCheck};
 
 /// What to produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -156,6 +156,8 @@ enum Stage {
         encoder: Box<dyn Encoder>,
         resampler: Box<StreamResampler>,
         out_channels: usize,
+        /// The container check of a decoded Ogg / WebM stream.
+        check: Option<CheckHandle>,
     },
 }
 
@@ -215,6 +217,8 @@ impl Transcoder {
                 Box::new(OggOpusEncoder::new(spec, opts.opus, serial_for(container))?),
             ),
         };
+        let mut sniffed = sniffed;
+        let check = sniffed.watch_truncation()?;
         let source = decode::open(sniffed, &opts.decode)?;
         let input_spec = source.spec();
         let resampler = StreamResampler::new(
@@ -232,6 +236,7 @@ impl Transcoder {
                 encoder,
                 resampler: Box::new(resampler),
                 out_channels: usize::from(spec.channels),
+                check,
             },
         })
     }
@@ -277,6 +282,7 @@ impl Transcoder {
                 mut encoder,
                 mut resampler,
                 out_channels,
+                check,
             } => {
                 let in_spec = source.spec();
                 let in_channels = usize::from(in_spec.channels);
@@ -299,6 +305,9 @@ impl Transcoder {
                     frames_out += (resampled.len() / out_channels) as u64;
                     encoder.encode(&resampled, &mut bytes)?;
                     emit(&mut bytes, sink)?;
+                }
+                if let Some(check) = &check {
+                    check.finish()?;
                 }
                 resampled.clear();
                 resampler.finish(&mut resampled)?;

@@ -19,6 +19,9 @@
 //! A stream whose framing stops making sense (no capture pattern where a page must start, an
 //! invalid EBML ID) is left to the decoder: the check stops and reports nothing.
 
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+
 use crate::error::CodecError;
 use crate::sniff::Container;
 
@@ -95,6 +98,94 @@ impl StreamCheck {
             None => Ok(()),
         }
     }
+}
+
+/// The state a [`Checked`] reader shares with its [`CheckHandle`].
+#[derive(Debug)]
+struct Shared {
+    check: StreamCheck,
+    /// The reader returned end of stream.
+    eof: bool,
+}
+
+/// A stream reader that feeds every byte it passes to a [`StreamCheck`], for inputs that are
+/// decoded rather than passed through (the decoder may stop at an end-of-stream marker without
+/// reading to the end; the check then has nothing to say).
+pub(crate) struct Checked<R> {
+    inner: R,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut s) = self.shared.lock() {
+            if n == 0 {
+                s.eof = true;
+            } else {
+                s.check.feed(&buf[..n]);
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The verdict side of a [`Checked`] reader.
+#[derive(Debug, Clone)]
+pub struct CheckHandle(Arc<Mutex<Shared>>);
+
+impl CheckHandle {
+    /// Call when the decoder has finished: when the reader reached the end of the stream, did
+    /// the container end there?
+    ///
+    /// # Errors
+    /// [`CodecError::TruncatedStream`].
+    pub fn finish(&self) -> Result<(), CodecError> {
+        match self.0.lock() {
+            Ok(s) if s.eof => s.check.finish(),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Wrap `inner` so the bytes read through it are checked as `check`'s container.
+pub(crate) fn checked<R: Read>(inner: R, check: StreamCheck) -> (Checked<R>, CheckHandle) {
+    let shared = Arc::new(Mutex::new(Shared { check, eof: false }));
+    (
+        Checked {
+            inner,
+            shared: shared.clone(),
+        },
+        CheckHandle(shared),
+    )
+}
+
+/// Check a whole file with positional reads (its offset is left where it was).
+///
+/// # Errors
+/// [`CodecError::TruncatedStream`], or the read error.
+#[cfg(unix)]
+pub(crate) fn check_file(file: &std::fs::File, mut check: StreamCheck) -> Result<(), CodecError> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut offset = 0u64;
+    loop {
+        let n = match file.read_at(&mut buf, offset) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        check.feed(&buf[..n]);
+        offset += n as u64;
+    }
+    check.finish()
+}
+
+/// Without positional reads the file is not checked here (its decoder's checks apply).
+#[cfg(not(unix))]
+pub(crate) fn check_file(_file: &std::fs::File, _check: StreamCheck) -> Result<(), CodecError> {
+    Ok(())
 }
 
 // ---- Ogg ---------------------------------------------------------------------------------------

@@ -7,8 +7,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use codex_pipe_codecs::{
-    probe, CodecError, DecodeOptions, FfmpegOptions, Input, Target, TranscodeOptions, Transcoder,
+    probe, CodecError, DecodeOptions, EncodedSegment, FfmpegOptions, Input, SegmentOptions,
+    SegmentSink, Splitter, Target, TranscodeOptions, Transcoder,
 };
+
+/// A sink that keeps nothing.
+struct Discard;
+
+impl SegmentSink for Discard {
+    fn segment(&mut self, _: EncodedSegment) -> Result<(), CodecError> {
+        Ok(())
+    }
+}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -112,7 +122,44 @@ fn truncated_ogg_and_webm_fail_the_passthrough() {
             assert!(err.is_client_error());
         }
     }
+    // Decoded instead of passed through (converted, or cut into segments), the same.
+    for name in ["truncated.webm", "truncated.opus"] {
+        for as_stream in [false, true] {
+            let opts = TranscodeOptions {
+                target: Target::Opus,
+                ..TranscodeOptions::default()
+            };
+            let err = Transcoder::open(input(name, as_stream), &opts)
+                .and_then(|t| t.run(&mut Vec::new()))
+                .expect_err(name);
+            assert!(
+                matches!(err, CodecError::TruncatedStream { .. }),
+                "{name} converted (stream {as_stream}): {err:?}"
+            );
+            let err = Splitter::open(input(name, as_stream), &opts, SegmentOptions::default())
+                .and_then(|s| s.run(&mut Discard))
+                .expect_err(name);
+            assert!(
+                matches!(err, CodecError::TruncatedStream { .. }),
+                "{name} segmented (stream {as_stream}): {err:?}"
+            );
+        }
+    }
     // The whole files pass.
+    for name in [
+        "en_opus.webm",
+        "en.opus",
+        "en_ff.opus",
+        "en.ogg",
+        "en_vorbis.webm",
+    ] {
+        let opts = TranscodeOptions {
+            target: Target::Opus,
+            ..TranscodeOptions::default()
+        };
+        let chain = Transcoder::open(input(name, true), &opts).expect(name);
+        chain.run(&mut Vec::new()).expect(name);
+    }
     for name in ["en_opus.webm", "en.opus", "en_ff.opus"] {
         let chain = Transcoder::open(input(name, true), &TranscodeOptions::default()).expect(name);
         chain.run(&mut Vec::new()).expect(name);
