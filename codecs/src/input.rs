@@ -230,6 +230,29 @@ impl SniffedInput {
         }
     }
 
+    /// A second handle on the file (sharing its offset), when the input is one.
+    pub(crate) fn file_clone(&self) -> Option<File> {
+        match &self.source {
+            Source::File(f) => f.try_clone().ok(),
+            Source::Stream(_) => None,
+        }
+    }
+
+    /// A sniffed file, for decoders that read it again.
+    pub(crate) fn from_file(
+        container: Container,
+        codec: Option<Codec>,
+        head: Vec<u8>,
+        file: File,
+    ) -> Self {
+        SniffedInput {
+            container,
+            codec,
+            head,
+            source: Source::File(file),
+        }
+    }
+
     /// True when the bytes can be seeked (a file, or a spooled stream).
     pub fn is_seekable(&self) -> bool {
         matches!(self.source, Source::File(_))

@@ -11,6 +11,7 @@
 //! | AMR-WB (`#!AMR-WB\n`) | 16000 Hz mono |
 //! | Ogg Speex | `rate` and `nb_channels` of the Speex header (offsets 36 and 48 of its first packet) |
 //! | other Ogg | 48000 Hz mono (ffmpeg resamples and downmixes) |
+//! | a file symphonia demuxes but cannot decode | the track's rate and channels |
 
 use std::path::PathBuf;
 
@@ -59,6 +60,60 @@ fn spec_for(container: Container, head: &[u8]) -> PcmSpec {
     }
 }
 
+/// The format of the first sample entry of an MP4 / 3GP file's `stsd` box (ISO/IEC 14496-12
+/// §12.2.3 `AudioSampleEntry`: `channelcount` at +20 and the 16.16 `samplerate` at +28 from the
+/// four-cc's end); 3GPP AMR entries (`samr`, `sawb`, TS 26.244) are 8 / 16 kHz mono whatever
+/// those fields say. Looked for in the first and last 4 MiB of the file.
+#[cfg(unix)]
+pub(crate) fn mp4_file_spec(file: &std::fs::File, container: Container) -> Option<PcmSpec> {
+    use std::os::unix::fs::FileExt;
+    if container != Container::Mp4 {
+        return None;
+    }
+    let len = file.metadata().ok()?.len();
+    let window = 4u64 << 20;
+    let mut parts = vec![0u64];
+    if len > window {
+        parts.push(len - window);
+    }
+    for start in parts {
+        let mut buf = vec![0u8; window.min(len - start) as usize];
+        let n = file.read_at(&mut buf, start).ok()?;
+        let data = &buf[..n];
+        let Some(i) = data.windows(4).position(|w| w == b"stsd") else {
+            continue;
+        };
+        let entry = data.get(i + 16..i + 48)?;
+        return match &entry[..4] {
+            b"samr" => Some(PcmSpec {
+                sample_rate: 8000,
+                channels: 1,
+            }),
+            b"sawb" => Some(PcmSpec {
+                sample_rate: 16_000,
+                channels: 1,
+            }),
+            _ => {
+                let channels = u16::from_be_bytes([entry[20], entry[21]]);
+                let rate = u32::from(u16::from_be_bytes([entry[28], entry[29]]));
+                ((1..=2).contains(&channels) && (1000..=192_000).contains(&rate)).then_some(
+                    PcmSpec {
+                        sample_rate: rate,
+                        channels,
+                    },
+                )
+            }
+        };
+    }
+    None
+}
+
+/// Without positional reads, ffmpeg's fallback format applies.
+#[cfg(not(unix))]
+pub(crate) fn mp4_file_spec(_file: &std::fs::File, _container: Container) -> Option<PcmSpec> {
+    None
+}
+
 /// `rate` and `nb_channels` from the Speex header packet that starts the first Ogg page.
 fn speex_header(head: &[u8]) -> Option<PcmSpec> {
     let segments = usize::from(*head.get(26)?);
@@ -77,7 +132,8 @@ fn speex_header(head: &[u8]) -> Option<PcmSpec> {
     })
 }
 
-/// The `ffmpeg` row of the external decoder table for `container`, whose first bytes are `head`.
+/// The `ffmpeg` row of the external decoder table for `container`, whose first bytes are `head`;
+/// `spec` when the demuxer already knows the format.
 ///
 /// # Errors
 /// [`CodecError::Unsupported`] when ffmpeg decoding is disabled.
@@ -85,6 +141,7 @@ pub(crate) fn command(
     container: Container,
     head: &[u8],
     opts: &FfmpegOptions,
+    spec: Option<PcmSpec>,
 ) -> Result<ExternalCommand, CodecError> {
     if !opts.enabled {
         return Err(CodecError::Unsupported {
@@ -92,7 +149,7 @@ pub(crate) fn command(
             reason: "nothing built in decodes it and ffmpeg decoding is disabled".into(),
         });
     }
-    let spec = spec_for(container, head);
+    let spec = spec.unwrap_or_else(|| spec_for(container, head));
     let (rate, channels) = (spec.sample_rate.to_string(), spec.channels.to_string());
     let args = [
         "-nostdin",

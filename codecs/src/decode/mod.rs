@@ -5,7 +5,7 @@
 //! | WAV, RF64, AIFF/AIFC, CAF, FLAC, Ogg Vorbis/FLAC, MP3, MP4/M4A (AAC, ALAC), ADTS, Matroska/WebM (Vorbis, AAC) | symphonia 0.6 |
 //! | Ogg Opus, WebM/Matroska Opus | symphonia demuxer + libopus (audiopus), pre-skip and end trim applied |
 //! | SILK v3, Tencent/WeChat SILK | the external `rust-silk` program over pipes ([`silk`]) |
-//! | AMR-NB, AMR-WB, Ogg Speex, Ogg with another codec | the external `ffmpeg` program over pipes ([`ffmpeg`]) |
+//! | AMR-NB, AMR-WB, Ogg Speex, Ogg with another codec; a file whose container symphonia reads but whose codec it cannot decode (AMR in 3GP, ...) | the external `ffmpeg` program over pipes ([`ffmpeg`]) |
 //! | raw PCM | [`raw`], with the caller's declared [`RawPcmFormat`] |
 //!
 //! The external programs form one table ([`external`]): each is run directly (no shell), fed
@@ -138,10 +138,32 @@ fn open_source(
             Ok(Box::new(raw::RawSource::new(input, format)?))
         }
         Container::AmrNb | Container::AmrWb | Container::OggSpeex | Container::Ogg => {
-            let command = ffmpeg::command(input.container, input.head(), &opts.ffmpeg)?;
+            let command = ffmpeg::command(input.container, input.head(), &opts.ffmpeg, None)?;
             Ok(Box::new(external::ExternalSource::spawn(input, command)?))
         }
-        _ => Ok(Box::new(symphonia::SymphoniaSource::open(input)?)),
+        _ => {
+            // A file can be read again: when symphonia demuxes it but has no decoder for its
+            // codec (AMR in a 3GP voice memo, ...), ffmpeg gets it from the start.
+            let again = input.file_clone();
+            let (container, codec, head) = (input.container, input.codec, input.head().to_vec());
+            match symphonia::SymphoniaSource::open(input) {
+                Ok(source) => Ok(Box::new(source)),
+                Err(symphonia::OpenError::Other(e)) => Err(e),
+                Err(symphonia::OpenError::NoDecoder { spec, error }) => match again {
+                    Some(mut file) if opts.ffmpeg.enabled => {
+                        use std::io::{Seek, SeekFrom};
+                        file.seek(SeekFrom::Start(0))?;
+                        let spec = (spec.sample_rate > 0 && spec.channels > 0)
+                            .then_some(spec)
+                            .or_else(|| ffmpeg::mp4_file_spec(&file, container));
+                        let command = ffmpeg::command(container, &head, &opts.ffmpeg, spec)?;
+                        let input = SniffedInput::from_file(container, codec, head, file);
+                        Ok(Box::new(external::ExternalSource::spawn(input, command)?))
+                    }
+                    _ => Err(error),
+                },
+            }
+        }
     }
 }
 

@@ -97,6 +97,21 @@ impl MediaSource for Watched<File> {
 /// that ffmpeg applies removes).
 const AAC_PRIMING_FRAMES: usize = 1024;
 
+/// Why [`SymphoniaSource::open`] failed.
+pub(crate) enum OpenError {
+    /// The container demuxes but symphonia has no decoder for its codec; `spec` is the track's
+    /// format as the container gives it (0 where it does not).
+    NoDecoder { spec: PcmSpec, error: CodecError },
+    /// Anything else.
+    Other(CodecError),
+}
+
+impl From<CodecError> for OpenError {
+    fn from(e: CodecError) -> Self {
+        OpenError::Other(e)
+    }
+}
+
 /// symphonia's error as ours. `io_failed`: whether the input reader itself failed.
 fn map_err(container: Container, e: SymError, io_failed: bool) -> CodecError {
     match e {
@@ -110,7 +125,7 @@ fn map_err(container: Container, e: SymError, io_failed: bool) -> CodecError {
 }
 
 impl SymphoniaSource {
-    pub(crate) fn open(input: SniffedInput) -> Result<Self, CodecError> {
+    pub(crate) fn open(input: SniffedInput) -> Result<Self, OpenError> {
         let container = input.container;
         let io_failed = Arc::new(AtomicBool::new(false));
         let failed = io_failed.clone();
@@ -138,10 +153,23 @@ impl SymphoniaSource {
                 ),
                 other => io_err(other),
             })?;
-        let track = format
-            .default_track(TrackType::Audio)
-            .ok_or_else(|| CodecError::corrupt(container, "no audio track"))?
-            .clone();
+        let track = match format.default_track(TrackType::Audio) {
+            Some(track) => track.clone(),
+            // Tracks whose codec symphonia does not know are not typed as audio (AMR in 3GP).
+            None if !format.tracks().is_empty() => {
+                return Err(OpenError::NoDecoder {
+                    spec: PcmSpec {
+                        sample_rate: 0,
+                        channels: 0,
+                    },
+                    error: CodecError::Unsupported {
+                        container,
+                        reason: "no track in a codec symphonia decodes".into(),
+                    },
+                })
+            }
+            None => return Err(CodecError::corrupt(container, "no audio track").into()),
+        };
         let params = track
             .codec_params
             .as_ref()
@@ -181,9 +209,24 @@ impl SymphoniaSource {
                 "opus".to_owned(),
             )
         } else {
-            let dec = symphonia::default::get_codecs()
+            let dec = match symphonia::default::get_codecs()
                 .make_audio_decoder(params, &AudioDecoderOptions::default())
-                .map_err(io_err)?;
+            {
+                Ok(dec) => dec,
+                Err(SymError::Unsupported(what)) => {
+                    return Err(OpenError::NoDecoder {
+                        spec: PcmSpec {
+                            sample_rate: params.sample_rate.unwrap_or(0),
+                            channels: channels as u16,
+                        },
+                        error: CodecError::Unsupported {
+                            container,
+                            reason: what.to_string(),
+                        },
+                    })
+                }
+                Err(e) => return Err(io_err(e).into()),
+            };
             let name = dec.codec_info().short_name.to_owned();
             (Decoder::Symphonia(dec), name)
         };
