@@ -124,3 +124,46 @@ fn rust_log_is_honoured() {
         "{loud_err}"
     );
 }
+
+/// AMR and Speex decode through ffmpeg, from a file and from stdin; without ffmpeg on `PATH`
+/// the error names it and how to install it (exit 4, as for `rust-silk`).
+#[test]
+fn amr_and_speex_go_through_ffmpeg_and_its_absence_is_named() {
+    for name in ["en.amr", "en_speex.spx", "en_amr.3gp"] {
+        let path = audio(name);
+        let from_file = codex_pipe()
+            .args(["--backend", "sim", "--json"])
+            .arg(&path)
+            .output()
+            .expect("run");
+        let from_stdin = codex_pipe()
+            .args(["--backend", "sim", "--json", "-"])
+            .stdin(std::fs::File::open(&path).expect("fixture"))
+            .output()
+            .expect("run");
+        for out in [&from_file, &from_stdin] {
+            let (stdout, stderr) = text(out);
+            assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+            let json: serde_json::Value = serde_json::from_str(stdout.trim()).expect("json");
+            assert!(
+                json["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("received ogg_opus audio")),
+                "{name}: {stdout}"
+            );
+        }
+        let out = codex_pipe()
+            .args(["--backend", "sim"])
+            .arg(&path)
+            .env("PATH", "/nonexistent")
+            .output()
+            .expect("run");
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(4), "{name}: {stderr}");
+        assert!(
+            stderr.contains("ffmpeg decoder is missing")
+                && stderr.contains("apt-get install ffmpeg"),
+            "{name}: {stderr}"
+        );
+    }
+}

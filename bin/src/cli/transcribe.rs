@@ -198,6 +198,12 @@ pub async fn run(args: TranscribeArgs, input: PathBuf) -> anyhow::Result<u8> {
             print!("{}", render(&transcript, format));
             let code = match (&decode_error, failed.is_empty()) {
                 (Some(e), true) => codec_exit_code(e),
+                _ if failed
+                    .iter()
+                    .any(|f| matches!(f.error, TranscribeError::Auth(_))) =>
+                {
+                    EXIT_AUTH
+                }
                 _ => EXIT_UPSTREAM,
             };
             let e = SegmentedError::Partial {

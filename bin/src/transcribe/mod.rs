@@ -407,6 +407,16 @@ pub async fn transcribe(
             }),
         }
     }
+    // Nothing transcribed and the login is the reason: that is the answer, not a list of
+    // segments.
+    if segments.is_empty() && summary.is_ok() {
+        if let Some(i) = failed
+            .iter()
+            .position(|f| matches!(f.error, TranscribeError::Auth(_)))
+        {
+            return Err(failed.swap_remove(i).error.into());
+        }
+    }
     let transcript = Transcript {
         duration_seconds: summary.as_ref().ok().map(|s| s.duration_seconds),
         segments,
