@@ -13,8 +13,10 @@ use codex_pipe::cli::{convert, probe, sim, transcribe, InputPathError, EXIT_USAG
     version,
     about,
     args_conflicts_with_subcommands = true,
-    after_help = "Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 bad input audio, \
-                  4 missing tool (rust-silk), 5 no usable login, 6 upstream error."
+    after_help = "Exit codes: 0 ok, 1 unexpected failure, 2 usage (also a directory or missing \
+                  input path), 3 bad input audio, 4 missing tool (rust-silk, ffmpeg), \
+                  5 no usable login, 6 upstream error (also a segment of long audio that \
+                  failed after its retries; the rest is printed)."
 )]
 struct Cli {
     #[command(subcommand)]

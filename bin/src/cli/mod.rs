@@ -6,11 +6,11 @@
 //! |---|---|
 //! | 0 | success |
 //! | 1 | an unexpected failure (I/O, an internal error) |
-//! | 2 | invalid command line (clap's usage errors) |
+//! | 2 | invalid command line (clap's usage errors), an input path that is a directory or missing |
 //! | 3 | the input audio is empty, unrecognised, unsupported, corrupt or truncated |
-//! | 4 | a required external tool is missing (`rust-silk`) |
+//! | 4 | a required external tool is missing (`rust-silk`, `ffmpeg`) |
 //! | 5 | no usable login (auth.json missing, expired and not refreshable) |
-//! | 6 | the upstream endpoint failed or rejected the request |
+//! | 6 | the upstream endpoint failed or rejected the request (a segment of long audio failed after its retries) |
 
 pub mod codec_args;
 pub mod convert;
