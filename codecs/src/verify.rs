@@ -424,6 +424,32 @@ mod tests {
         p
     }
 
+    proptest::proptest! {
+        /// The verdict does not depend on how the bytes are split into reads, for valid,
+        /// cut and arbitrary streams alike, and nothing panics.
+        #[test]
+        fn verdict_is_the_same_for_every_split(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            cut in 0usize..2000,
+            split in 1usize..64,
+            pick in 0usize..3,
+        ) {
+            let mut ogg = ogg_page(0x02, 3, &data);
+            ogg.extend(ogg_page(0x04, 3, &data[..data.len() / 2]));
+            let mut ebml = element(&[0x1A, 0x45, 0xDF, 0xA3], &[0x42, 0x82, 0x84, b'w', b'e', b'b', b'm']);
+            ebml.extend(element(&[0x18, 0x53, 0x80, 0x67], &element(&[0xA3], &data)));
+            let (container, bytes) = match pick {
+                0 => (Container::OggOpus, ogg),
+                1 => (Container::WebM, ebml),
+                _ => (Container::WebM, data.clone()),
+            };
+            let bytes = &bytes[..cut.min(bytes.len())];
+            let whole = check(container, bytes, usize::MAX).map_err(|e| e.to_string());
+            let split = check(container, bytes, split).map_err(|e| e.to_string());
+            proptest::prop_assert_eq!(whole, split);
+        }
+    }
+
     #[test]
     fn ogg_whole_cut_and_without_eos() {
         let mut whole = ogg_page(0x02, 7, b"OpusHead........");
