@@ -297,9 +297,22 @@ async fn upload(
 async fn single(
     transcriber: &Transcriber,
     mut request: TranscribeRequest,
+    progress: Option<&Progress>,
 ) -> Result<Transcript, SegmentedError> {
     request.want_duration = true;
-    let t = transcriber.transcribe(request).await?;
+    if let Some(p) = progress {
+        p.in_flight.fetch_add(1, Ordering::Relaxed);
+    }
+    let result = transcriber.transcribe(request).await;
+    if let Some(p) = progress {
+        p.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+    let t = result?;
+    if let (Some(p), Some(d)) = (progress, t.duration_seconds) {
+        p.transcribed_ms
+            .fetch_add((d * 1000.0) as u64, Ordering::Relaxed);
+        p.segments_done.fetch_add(1, Ordering::Relaxed);
+    }
     Ok(Transcript {
         segments: vec![Segment {
             start: 0.0,
@@ -325,7 +338,7 @@ pub async fn transcribe(
     settings: &SegmentSettings,
 ) -> Result<Transcript, SegmentedError> {
     if request.options.target == Target::Passthrough {
-        return single(transcriber, request).await;
+        return single(transcriber, request, settings.progress.as_deref()).await;
     }
     let TranscribeRequest {
         input,
@@ -383,7 +396,7 @@ pub async fn transcribe(
                 want_duration,
                 progress: bytes_sent,
             };
-            return single(transcriber, request).await;
+            return single(transcriber, request, settings.progress.as_deref()).await;
         }
         Ok(summary) => Ok(summary),
         Err(e) if uploads.is_empty() => return Err(TranscribeError::from(e).into()),
