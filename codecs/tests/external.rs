@@ -187,3 +187,42 @@ fn corrupt_adts_caf_m4a_are_the_inputs_fault() {
         }
     }
 }
+
+/// AMR in 3GP (a phone voice memo): symphonia demuxes MP4 but has no AMR decoder, so ffmpeg
+/// decodes it, at the sample entry's 8 kHz mono, from a file and from a stream, with `moov`
+/// before or after the audio.
+#[test]
+fn amr_in_3gp_goes_to_ffmpeg_from_file_and_stream() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let faststart = dir.path().join("fast.3gp");
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(fixture("en.amr"))
+        .args(["-c:a", "copy", "-movflags", "+faststart", "-f", "3gp"])
+        .arg(&faststart)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    let reference = ffmpeg_frames("en.amr", 8000) as f64 / 8000.0;
+    for path in [fixture("en_amr.3gp"), faststart] {
+        for as_stream in [false, true] {
+            let file = File::open(&path).expect("3gp");
+            let input = if as_stream {
+                Input::stream(file)
+            } else {
+                Input::File(file)
+            };
+            let d = probe(input, &DecodeOptions::default())
+                .expect("sniffed")
+                .decoded
+                .unwrap_or_else(|e| panic!("{} (stream {as_stream}): {e}", path.display()));
+            assert_eq!((d.spec.sample_rate, d.spec.channels), (8000, 1));
+            assert!(
+                (d.duration_seconds() - reference).abs() <= 0.060,
+                "{} (stream {as_stream}): {}",
+                path.display(),
+                d.duration_seconds()
+            );
+        }
+    }
+}

@@ -60,10 +60,35 @@ fn spec_for(container: Container, head: &[u8]) -> PcmSpec {
     }
 }
 
-/// The format of the first sample entry of an MP4 / 3GP file's `stsd` box (ISO/IEC 14496-12
+/// The format of the first sample entry of an MP4 / 3GP `stsd` box in `data` (ISO/IEC 14496-12
 /// §12.2.3 `AudioSampleEntry`: `channelcount` at +20 and the 16.16 `samplerate` at +28 from the
 /// four-cc's end); 3GPP AMR entries (`samr`, `sawb`, TS 26.244) are 8 / 16 kHz mono whatever
-/// those fields say. Looked for in the first and last 4 MiB of the file.
+/// those fields say. `None` when `data` holds no `stsd` or the fields are implausible.
+pub(crate) fn mp4_spec(data: &[u8]) -> Option<PcmSpec> {
+    let i = data.windows(4).position(|w| w == b"stsd")?;
+    let entry = data.get(i + 16..i + 48)?;
+    match &entry[..4] {
+        b"samr" => Some(PcmSpec {
+            sample_rate: 8000,
+            channels: 1,
+        }),
+        b"sawb" => Some(PcmSpec {
+            sample_rate: 16_000,
+            channels: 1,
+        }),
+        _ => {
+            let channels = u16::from_be_bytes([entry[20], entry[21]]);
+            let rate = u32::from(u16::from_be_bytes([entry[28], entry[29]]));
+            ((1..=2).contains(&channels) && (1000..=192_000).contains(&rate)).then_some(PcmSpec {
+                sample_rate: rate,
+                channels,
+            })
+        }
+    }
+}
+
+/// [`mp4_spec`] of a file, looked for in its first and last 4 MiB (positional reads: the
+/// file's offset is left alone).
 #[cfg(unix)]
 pub(crate) fn mp4_file_spec(file: &std::fs::File, container: Container) -> Option<PcmSpec> {
     use std::os::unix::fs::FileExt;
@@ -72,40 +97,15 @@ pub(crate) fn mp4_file_spec(file: &std::fs::File, container: Container) -> Optio
     }
     let len = file.metadata().ok()?.len();
     let window = 4u64 << 20;
-    let mut parts = vec![0u64];
+    let mut starts = vec![0u64];
     if len > window {
-        parts.push(len - window);
+        starts.push(len - window);
     }
-    for start in parts {
+    starts.into_iter().find_map(|start| {
         let mut buf = vec![0u8; window.min(len - start) as usize];
         let n = file.read_at(&mut buf, start).ok()?;
-        let data = &buf[..n];
-        let Some(i) = data.windows(4).position(|w| w == b"stsd") else {
-            continue;
-        };
-        let entry = data.get(i + 16..i + 48)?;
-        return match &entry[..4] {
-            b"samr" => Some(PcmSpec {
-                sample_rate: 8000,
-                channels: 1,
-            }),
-            b"sawb" => Some(PcmSpec {
-                sample_rate: 16_000,
-                channels: 1,
-            }),
-            _ => {
-                let channels = u16::from_be_bytes([entry[20], entry[21]]);
-                let rate = u32::from(u16::from_be_bytes([entry[28], entry[29]]));
-                ((1..=2).contains(&channels) && (1000..=192_000).contains(&rate)).then_some(
-                    PcmSpec {
-                        sample_rate: rate,
-                        channels,
-                    },
-                )
-            }
-        };
-    }
-    None
+        mp4_spec(&buf[..n])
+    })
 }
 
 /// Without positional reads, ffmpeg's fallback format applies.

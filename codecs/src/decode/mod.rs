@@ -21,7 +21,7 @@ mod symphonia;
 
 use crate::error::CodecError;
 use crate::input::SniffedInput;
-use crate::sniff::Container;
+use crate::sniff::{Codec, Container};
 
 pub use ffmpeg::FfmpegOptions;
 pub use raw::{PcmEncoding, RawPcmFormat};
@@ -139,6 +139,16 @@ fn open_source(
         }
         Container::AmrNb | Container::AmrWb | Container::OggSpeex | Container::Ogg => {
             let command = ffmpeg::command(input.container, input.head(), &opts.ffmpeg, None)?;
+            Ok(Box::new(external::ExternalSource::spawn(input, command)?))
+        }
+        // An MP4 / 3GP whose sample entry is visible and names a codec symphonia lacks (AMR in
+        // a faststart 3GP voice memo): straight to ffmpeg, which also works from a stream.
+        Container::Mp4 if input.codec == Some(Codec::Other) && opts.ffmpeg.enabled => {
+            let spec = ffmpeg::mp4_spec(input.head()).or_else(|| {
+                let file = input.file_clone()?;
+                ffmpeg::mp4_file_spec(&file, input.container)
+            });
+            let command = ffmpeg::command(input.container, input.head(), &opts.ffmpeg, spec)?;
             Ok(Box::new(external::ExternalSource::spawn(input, command)?))
         }
         _ => {
