@@ -7,7 +7,7 @@
 //!
 //! | stage | module | notes |
 //! |---|---|---|
-//! | sniffing | [`sniff`] | one declarative magic-byte table; extensions and MIME types are never used |
+//! | sniffing | [`sniff`](mod@sniff) | one declarative magic-byte table; extensions and MIME types are never used |
 //! | input | [`input`] | replays the sniffed prefix; spools MP4-with-`moov`-at-end and CAF streams to a temp file |
 //! | decoding | [`decode`] | symphonia 0.6; Opus packets through libopus; SILK through the `rust-silk` program |
 //! | resampling | [`resample`] | exact output length `ceil(n·out/in)`, filter delay trimmed |

@@ -161,7 +161,7 @@ impl Cutter {
         );
     }
 
-    /// True when a full window is buffered and [`Cutter::cut`] should be called.
+    /// True when a full window is buffered: take [`Cutter::cut_point`], encode, [`Cutter::advance`].
     pub fn ready(&self) -> bool {
         self.energy.len() >= self.max_hops
     }

@@ -130,7 +130,7 @@ impl<R: Read> Read for Checked<R> {
     }
 }
 
-/// The verdict side of a [`Checked`] reader.
+/// The verdict side of a checking reader (see [`crate::input::SniffedInput::watch_truncation`]).
 #[derive(Debug, Clone)]
 pub struct CheckHandle(Arc<Mutex<Shared>>);
 

@@ -1,5 +1,5 @@
 //! AMR-NB, AMR-WB, Ogg Speex and Ogg streams with another codec through the external `ffmpeg`
-//! program, one row of the [`super::external`] table.
+//! program, one row of the external decoder table (`decode/external.rs`).
 //!
 //! ffmpeg is asked for s16le PCM at the stream's own sample rate and channel count, read from
 //! the header before it starts, so `probe` reports the real format and the pipeline's resampler

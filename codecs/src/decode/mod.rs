@@ -8,7 +8,7 @@
 //! | AMR-NB, AMR-WB, Ogg Speex, Ogg with another codec; a file whose container symphonia reads but whose codec it cannot decode (AMR in 3GP, ...) | the external `ffmpeg` program over pipes ([`ffmpeg`]) |
 //! | raw PCM | [`raw`], with the caller's declared [`RawPcmFormat`] |
 //!
-//! The external programs form one table ([`external`]): each is run directly (no shell), fed
+//! The external programs form one table (the private `external` module): each is run directly (no shell), fed
 //! through its stdin and read from its stdout; a missing program is
 //! [`CodecError::DecoderMissing`] naming it and how to install it.
 

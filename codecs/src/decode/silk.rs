@@ -1,5 +1,5 @@
 //! SILK v3 and Tencent/WeChat SILK through the external `rust-silk` program (crates.io
-//! `rust-silk` 0.1.4, which wraps the Skype SILK SDK), one row of the [`super::external`] table.
+//! `rust-silk` 0.1.4, which wraps the Skype SILK SDK), one row of the external decoder table (`decode/external.rs`).
 //!
 //! The program runs as `rust-silk decode -i - -o - --sample-rate <rate> --quiet` and writes
 //! mono s16le PCM; the input kind (plain or Tencent) is detected by the program itself. Since it
