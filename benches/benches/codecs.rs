@@ -5,6 +5,9 @@
 //! - `mp3_to_opus24k`: decode → mono → 24 kHz → Ogg Opus 24 kb/s, complexity 5
 //!   (ffmpeg `-ac 1 -ar 24000 -c:a libopus -b:a 24k -compression_level 5`)
 //!
+//! - `mp3_to_opus24k_segments`: the same, cut at pauses into segments of 4–10 s (each its own
+//!   Ogg Opus file), what long audio costs over the single chain
+//!
 //! Throughput is in input bytes. ffmpeg runs as a process writing to a pipe that is drained,
 //! which is how it would be used in the same place.
 
@@ -13,7 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use codex_pipe_codecs::{Input, OpusSettings, Target, TranscodeOptions, Transcoder};
+use codex_pipe_codecs::{
+    CodecError, EncodedSegment, Input, OpusSettings, SegmentOptions, SegmentSink, Splitter, Target,
+    TranscodeOptions, Transcoder,
+};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn bench_input() -> PathBuf {
@@ -34,6 +40,28 @@ fn ours(path: &Path, opts: &TranscodeOptions) -> u64 {
     let chain = Transcoder::open(Input::File(file), opts).expect("open");
     let mut sink = std::io::sink();
     chain.run(&mut sink).expect("run").bytes_out
+}
+
+/// Counts the encoded bytes of every segment.
+struct Count(u64);
+
+impl SegmentSink for Count {
+    fn segment(&mut self, segment: EncodedSegment) -> Result<(), CodecError> {
+        self.0 += segment.bytes.len() as u64;
+        Ok(())
+    }
+}
+
+fn ours_segmented(path: &Path, opts: &TranscodeOptions) -> u64 {
+    let file = File::open(path).expect("bench input");
+    let bounds = SegmentOptions {
+        min_seconds: 4.0,
+        max_seconds: 10.0,
+    };
+    let splitter = Splitter::open(Input::File(file), opts, bounds).expect("open");
+    let mut count = Count(0);
+    splitter.run(&mut count).expect("run");
+    count.0
 }
 
 fn ffmpeg(path: &Path, args: &[&str]) -> u64 {
@@ -81,6 +109,9 @@ fn codec_chain(c: &mut Criterion) {
     });
     group.bench_function("mp3_to_opus24k/codex-pipe", |b| {
         b.iter(|| ours(&path, &opus))
+    });
+    group.bench_function("mp3_to_opus24k_segments/codex-pipe", |b| {
+        b.iter(|| ours_segmented(&path, &opus))
     });
     group.bench_function("mp3_to_opus24k/ffmpeg", |b| {
         b.iter(|| {

@@ -4,4 +4,5 @@ pub mod auth;
 pub mod cli;
 pub mod server;
 pub mod sim;
+pub mod transcribe;
 pub mod upstream;

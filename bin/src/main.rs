@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use codex_pipe::cli::{convert, probe, sim, transcribe};
+use codex_pipe::cli::{convert, probe, sim, transcribe, InputPathError, EXIT_USAGE};
 
 /// Transcribe audio with your ChatGPT login (`codex-pipe voice.silk`, `cat x.mp3 | codex-pipe -`),
 /// and inspect or convert audio files.
@@ -13,8 +13,10 @@ use codex_pipe::cli::{convert, probe, sim, transcribe};
     version,
     about,
     args_conflicts_with_subcommands = true,
-    after_help = "Exit codes: 0 ok, 1 unexpected failure, 2 usage, 3 bad input audio, \
-                  4 missing tool (rust-silk), 5 no usable login, 6 upstream error."
+    after_help = "Exit codes: 0 ok, 1 unexpected failure, 2 usage (also a directory or missing \
+                  input path), 3 bad input audio, 4 missing tool (rust-silk, ffmpeg), \
+                  5 no usable login, 6 upstream error (also a segment of long audio that \
+                  failed after its retries; the rest is printed)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -35,13 +37,17 @@ enum Command {
     Sim(sim::SimArgs),
 }
 
+/// Log filter: `CODEX_PIPE_LOG`, else `RUST_LOG` (tracing's `EnvFilter` syntax), else warnings.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    ["CODEX_PIPE_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|var| tracing_subscriber::EnvFilter::try_from_env(var).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn,symphonia=off"))
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CODEX_PIPE_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("warn,symphonia_core=error,symphonia=error")
-            }),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -56,7 +62,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("codex-pipe: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<InputPathError>().is_some() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -44,12 +44,21 @@ pub enum CodecError {
         /// Frames actually decoded.
         decoded_frames: u64,
     },
+    /// The container ends in the middle of an element or page, or without its end marker: the
+    /// file or stream was cut off (found by [`crate::verify::StreamCheck`]).
+    #[error("truncated {container} data: {detail}")]
+    TruncatedStream {
+        /// What the bytes are.
+        container: Container,
+        /// Where it ends and what was announced.
+        detail: String,
+    },
     /// An external decoder program is not installed or not executable.
-    #[error("the {decoder} decoder is missing ({detail}); install it with `{install}` or point to it with --silk-decoder")]
+    #[error("the {decoder} decoder is missing ({detail}); install it with `{install}` or point to it with {}", decoder_flag(.decoder))]
     DecoderMissing {
-        /// Program name, for example `rust-silk`.
+        /// The program's name in the decoder table: `rust-silk` or `ffmpeg`.
         decoder: String,
-        /// The OS error.
+        /// The path that was tried and the OS error.
         detail: String,
         /// The command that installs it.
         install: String,
@@ -93,6 +102,15 @@ impl CodecError {
             container,
             detail: detail.to_string(),
         }
+    }
+}
+
+/// The command-line flag that points to another copy of an external decoder.
+fn decoder_flag(decoder: &str) -> &'static str {
+    if decoder == "ffmpeg" {
+        "--ffmpeg"
+    } else {
+        "--silk-decoder"
     }
 }
 

@@ -11,6 +11,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use crate::error::{hex_head, CodecError};
 use crate::sniff::{codec_hint, sniff, Codec, Container, Sniffed, SNIFF_WINDOW};
+use crate::verify::{check_file, checked, CheckHandle, StreamCheck};
 
 /// An input to the pipeline.
 pub enum Input {
@@ -42,8 +43,13 @@ pub struct SniffedInput {
     pub container: Container,
     /// The codec, where the first bytes show it.
     pub codec: Option<Codec>,
+    /// The first bytes (at most [`HEAD_BYTES`]), for decoders that read header fields.
+    head: Vec<u8>,
     source: Source,
 }
+
+/// Bytes of the sniff window kept in [`SniffedInput`] after sniffing.
+pub const HEAD_BYTES: usize = 1024;
 
 /// The byte source after sniffing.
 pub(crate) enum Source {
@@ -137,6 +143,7 @@ impl SniffedInput {
         let mut sniffed = SniffedInput {
             container,
             codec,
+            head: window[..window.len().min(HEAD_BYTES)].to_vec(),
             source,
         };
         if sniffed.needs_seek(&window) {
@@ -181,6 +188,69 @@ impl SniffedInput {
         (&mut *file).take(tail).read_to_end(&mut buf)?;
         file.seek(SeekFrom::Start(0))?;
         Ok(codec_hint(&buf, Container::Mp4))
+    }
+
+    /// The first bytes of the input (at most [`HEAD_BYTES`]).
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    /// Check that the container's framing (Ogg pages, EBML element sizes) ends where the bytes
+    /// do ([`crate::verify`]): a file is checked now; a stream is checked as it is read, and the
+    /// returned handle gives the verdict once the decoder has finished.
+    ///
+    /// # Errors
+    /// [`CodecError::TruncatedStream`] for a cut-off file; read errors.
+    pub fn watch_truncation(&mut self) -> Result<Option<CheckHandle>, CodecError> {
+        let Some(check) = StreamCheck::for_container(self.container) else {
+            return Ok(None);
+        };
+        match &mut self.source {
+            Source::File(file) => {
+                check_file(file, check)?;
+                Ok(None)
+            }
+            Source::Stream(reader) => {
+                let current = std::mem::replace(
+                    reader,
+                    PrefixedReader {
+                        prefix: Vec::new(),
+                        pos: 0,
+                        rest: Box::new(io::empty()),
+                    },
+                );
+                let (wrapped, handle) = checked(current, check);
+                *reader = PrefixedReader {
+                    prefix: Vec::new(),
+                    pos: 0,
+                    rest: Box::new(wrapped),
+                };
+                Ok(Some(handle))
+            }
+        }
+    }
+
+    /// A second handle on the file (sharing its offset), when the input is one.
+    pub(crate) fn file_clone(&self) -> Option<File> {
+        match &self.source {
+            Source::File(f) => f.try_clone().ok(),
+            Source::Stream(_) => None,
+        }
+    }
+
+    /// A sniffed file, for decoders that read it again.
+    pub(crate) fn from_file(
+        container: Container,
+        codec: Option<Codec>,
+        head: Vec<u8>,
+        file: File,
+    ) -> Self {
+        SniffedInput {
+            container,
+            codec,
+            head,
+            source: Source::File(file),
+        }
     }
 
     /// True when the bytes can be seeked (a file, or a spooled stream).

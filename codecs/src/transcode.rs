@@ -17,6 +17,7 @@ use crate::error::CodecError;
 use crate::input::{Input, SniffedInput, Source};
 use crate::resample::{remix, StreamResampler};
 use crate::sniff::{Codec, Container};
+use crate::verify::{CheckHandle, StreamCheck};
 
 /// What to produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -155,6 +156,8 @@ enum Stage {
         encoder: Box<dyn Encoder>,
         resampler: Box<StreamResampler>,
         out_channels: usize,
+        /// The container check of a decoded Ogg / WebM stream.
+        check: Option<CheckHandle>,
     },
 }
 
@@ -214,6 +217,8 @@ impl Transcoder {
                 Box::new(OggOpusEncoder::new(spec, opts.opus, serial_for(container))?),
             ),
         };
+        let mut sniffed = sniffed;
+        let check = sniffed.watch_truncation()?;
         let source = decode::open(sniffed, &opts.decode)?;
         let input_spec = source.spec();
         let resampler = StreamResampler::new(
@@ -231,6 +236,7 @@ impl Transcoder {
                 encoder,
                 resampler: Box::new(resampler),
                 out_channels: usize::from(spec.channels),
+                check,
             },
         })
     }
@@ -257,8 +263,12 @@ impl Transcoder {
         let plan = self.plan;
         match self.stage {
             Stage::Passthrough { mut source, verify } => {
+                let check = verify
+                    .is_some()
+                    .then(|| StreamCheck::for_container(plan.input))
+                    .flatten();
                 let verifier = verify.map(Verifier::spawn);
-                let (bytes_out, verified) = copy(&mut source, sink, verifier)?;
+                let (bytes_out, verified) = copy(&mut source, sink, verifier, check)?;
                 sink.flush()?;
                 Ok(Summary {
                     plan,
@@ -272,6 +282,7 @@ impl Transcoder {
                 mut encoder,
                 mut resampler,
                 out_channels,
+                check,
             } => {
                 let in_spec = source.spec();
                 let in_channels = usize::from(in_spec.channels);
@@ -294,6 +305,9 @@ impl Transcoder {
                     frames_out += (resampled.len() / out_channels) as u64;
                     encoder.encode(&resampled, &mut bytes)?;
                     emit(&mut bytes, sink)?;
+                }
+                if let Some(check) = &check {
+                    check.finish()?;
                 }
                 resampled.clear();
                 resampler.finish(&mut resampled)?;
@@ -322,14 +336,15 @@ fn serial_for(container: Container) -> u32 {
             .fold(0u32, |h, b| h.rotate_left(5) ^ u32::from(b))
 }
 
-/// Copy `source` to `sink` in 64 KiB chunks, handing each chunk to the verifier too; returns
-/// the bytes copied and the verifier's decode summary. A verifier error (truncated, corrupt)
-/// fails the copy at the end, after every byte was written: the caller must not treat what the
-/// sink received as a complete file.
+/// Copy `source` to `sink` in 64 KiB chunks, handing each chunk to the verifier and the
+/// container check too; returns the bytes copied and the verifier's decode summary. A verifier
+/// or check error (truncated, corrupt) fails the copy at the end, after every byte was written:
+/// the caller must not treat what the sink received as a complete file.
 fn copy<W: Write + ?Sized>(
     source: &mut Source,
     sink: &mut W,
     mut verifier: Option<Verifier>,
+    mut check: Option<StreamCheck>,
 ) -> Result<(u64, Option<decode::DecodeSummary>), CodecError> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
@@ -344,9 +359,15 @@ fn copy<W: Write + ?Sized>(
         if let Some(v) = &mut verifier {
             v.feed(&buf[..n]);
         }
+        if let Some(c) = &mut check {
+            c.feed(&buf[..n]);
+        }
         total += n as u64;
     }
     let verified = verifier.map(Verifier::finish).transpose()?;
+    if let Some(c) = &check {
+        c.finish()?;
+    }
     Ok((total, verified))
 }
 

@@ -139,10 +139,11 @@ fn bad_input_gives_typed_errors_from_file_and_stream() {
         ("truncated_tencent.silk", |e| {
             matches!(e, CodecError::DecoderFailed { .. })
         }),
-        ("en.amr", |e| matches!(e, CodecError::Unsupported { .. })),
-        ("en_speex.spx", |e| {
-            matches!(e, CodecError::Unsupported { .. })
+        ("corrupt.aac", |e| matches!(e, CodecError::Corrupt { .. })),
+        ("corrupt_alac.caf", |e| {
+            matches!(e, CodecError::Corrupt { .. })
         }),
+        ("corrupt.m4a", |e| matches!(e, CodecError::Corrupt { .. })),
     ];
     let errors: Vec<_> = manifest()
         .files
@@ -188,7 +189,7 @@ fn missing_silk_decoder_is_a_typed_error() {
             decoder: PathBuf::from("/nonexistent/rust-silk"),
             ..SilkOptions::default()
         },
-        raw_pcm: None,
+        ..DecodeOptions::default()
     };
     let input = Input::File(File::open(fixture("en.silk")).expect("fixture"));
     let err = probe(input, &opts)

@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
             enabled: false,
             ..SilkOptions::default()
         },
-        raw_pcm: None,
+        ..DecodeOptions::default()
     };
     let input = Input::stream(std::io::Cursor::new(data.to_vec()));
     if let Ok(report) = probe(input, &opts) {

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use codex_pipe_codecs::{
-    DecodeOptions, OpusSettings, PcmEncoding, RawPcmFormat, SilkOptions, Target, TranscodeOptions,
+    DecodeOptions, FfmpegOptions, OpusSettings, PcmEncoding, RawPcmFormat, SilkOptions, Target,
+    TranscodeOptions,
 };
 
 /// Output target, as on the command line.
@@ -83,6 +84,18 @@ pub struct DecodeArgs {
     /// Refuse SILK input instead of decoding it.
     #[arg(long, env = "CODEX_PIPE_NO_SILK_DECODE")]
     pub no_silk_decode: bool,
+    /// The `ffmpeg` executable used for AMR-NB, AMR-WB, Ogg Speex and other containers nothing
+    /// built in decodes.
+    #[arg(
+        long,
+        env = "CODEX_PIPE_FFMPEG",
+        default_value = "ffmpeg",
+        value_name = "PATH"
+    )]
+    pub ffmpeg: PathBuf,
+    /// Refuse those containers instead of running ffmpeg.
+    #[arg(long, env = "CODEX_PIPE_NO_FFMPEG")]
+    pub no_ffmpeg: bool,
     /// Declare the input as headerless PCM with this sample encoding (needs --raw-rate).
     #[arg(
         long,
@@ -126,6 +139,10 @@ impl DecodeArgs {
                     channels: self.raw_channels,
                 }),
                 _ => None,
+            },
+            ffmpeg: FfmpegOptions {
+                program: self.ffmpeg.clone(),
+                enabled: !self.no_ffmpeg,
             },
         }
     }

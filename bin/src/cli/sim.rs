@@ -3,9 +3,54 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use clap::Args;
+use std::time::Duration;
 
+use clap::{Args, ValueEnum};
+
+use crate::sim::transcribe::{FailMode, TranscribeScenario};
 use crate::sim::{Sim, SimConfig};
+
+/// How the failing segment fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailArg {
+    /// HTTP 500 for its first upload, success afterwards.
+    Once,
+    /// HTTP 500 for every upload.
+    Always,
+}
+
+/// Scenarios of the simulated transcribe endpoint (for tests and benchmarks).
+#[derive(Debug, Clone, Args)]
+pub struct SimScenarioArgs {
+    /// Simulator: answer each transcription after this many milliseconds.
+    #[arg(
+        long,
+        env = "CODEX_PIPE_SIM_DELAY_MS",
+        default_value_t = 0,
+        value_name = "MS"
+    )]
+    pub sim_delay_ms: u64,
+    /// Simulator: answer the upload of segment N (from 1) of long audio with HTTP 500.
+    #[arg(long, env = "CODEX_PIPE_SIM_FAIL_SEGMENT", value_name = "N")]
+    pub sim_fail_segment: Option<usize>,
+    /// Simulator: fail that segment once (then succeed) or always.
+    #[arg(long, value_enum, env = "CODEX_PIPE_SIM_FAIL", default_value = "once")]
+    pub sim_fail: FailArg,
+}
+
+impl SimScenarioArgs {
+    /// The scenario these flags describe.
+    pub fn scenario(&self) -> TranscribeScenario {
+        TranscribeScenario {
+            delay: Duration::from_millis(self.sim_delay_ms),
+            fail_segment: self.sim_fail_segment,
+            fail_mode: match self.sim_fail {
+                FailArg::Once => FailMode::Once,
+                FailArg::Always => FailMode::Always,
+            },
+        }
+    }
+}
 
 /// Arguments of `sim`.
 #[derive(Debug, Args)]
@@ -22,6 +67,9 @@ pub struct SimArgs {
     /// Write a simulated login (an auth.json the simulator accepts) to this path.
     #[arg(long, value_name = "PATH")]
     pub write_auth: Option<PathBuf>,
+    /// Delay and failure scenarios of the transcribe endpoint.
+    #[command(flatten)]
+    pub scenario: SimScenarioArgs,
 }
 
 /// Run the simulator until Ctrl-C.
@@ -30,6 +78,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<u8> {
         SocketAddr::new(args.host, args.port),
         SimConfig {
             record_dir: args.record_dir,
+            transcribe: args.scenario.scenario(),
         },
     )
     .await?;

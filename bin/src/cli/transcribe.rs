@@ -1,19 +1,23 @@
-//! `codex-pipe [transcribe] <FILE|->`: audio in, text out.
+//! `codex-pipe [transcribe] <FILE|->`: audio in, text out. Long audio is cut at pauses and its
+//! segments upload in parallel ([`crate::transcribe`]).
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use codex_pipe_codecs::SegmentOptions;
 
 use super::codec_args::{transcode_options, DecodeArgs, EncodeArgs, TargetArg};
 use super::net_args::{AuthArgs, HttpArgs};
+use super::output::{render, Format};
+use super::progress::Bar;
+use super::sim::SimScenarioArgs;
 use super::{codec_exit_code, open_input, EXIT_AUTH, EXIT_UPSTREAM};
 use crate::auth::AuthSource;
 use crate::sim::{Sim, SimConfig};
+use crate::transcribe::{self, Progress, SegmentSettings, SegmentedError};
 use crate::upstream::transcribe::{TranscribeError, TranscribeRequest, Transcriber};
 use crate::upstream::{http_client, DEFAULT_TRANSCRIBE_URL};
 
@@ -36,17 +40,49 @@ pub struct TranscribeArgs {
     /// Language of the speech as an ISO-639-1 code (`en`, `zh`, ...); auto-detected when absent.
     #[arg(long, env = "CODEX_PIPE_LANGUAGE", value_name = "CODE")]
     pub language: Option<String>,
-    /// Print `{"text":…,"duration_seconds":…}` instead of the bare text.
+    /// Print `{"text", "duration_seconds", "segments"}` (same as `--format json`).
     #[arg(long)]
     pub json: bool,
-    /// Override the content type of the uploaded `file` part.
+    /// Output: the text, JSON with segment times, or SRT / WebVTT subtitles (one cue per segment).
+    #[arg(long, value_enum, env = "CODEX_PIPE_FORMAT", default_value = "text")]
+    pub format: Format,
+    /// Long audio is cut at pauses into segments no shorter than this (seconds; the last may be).
+    #[arg(
+        long,
+        env = "CODEX_PIPE_MIN_SEGMENT_SECONDS",
+        default_value_t = 8.0,
+        value_name = "S"
+    )]
+    pub min_segment_seconds: f64,
+    /// ... and no longer than this (seconds). Audio not longer than this is one upload.
+    #[arg(
+        long,
+        env = "CODEX_PIPE_MAX_SEGMENT_SECONDS",
+        default_value_t = 30.0,
+        value_name = "S"
+    )]
+    pub max_segment_seconds: f64,
+    /// Segments uploading at once.
+    #[arg(long, env = "CODEX_PIPE_PARALLEL", default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Retries of a segment after HTTP 5xx / 429 or a transport failure (with back-off).
+    #[arg(
+        long,
+        env = "CODEX_PIPE_RETRIES",
+        default_value_t = 2,
+        value_name = "N"
+    )]
+    pub retries: u32,
+    /// Override the content type of the uploaded `file` part (single uploads).
     #[arg(long, env = "CODEX_PIPE_CONTENT_TYPE", value_name = "MIME")]
     pub content_type: Option<String>,
-    /// Override the file name of the uploaded `file` part.
+    /// Override the file name of the uploaded `file` part (single uploads).
     #[arg(long, env = "CODEX_PIPE_FILENAME", value_name = "NAME")]
     pub filename: Option<String>,
     /// What to upload: `auto` passes through what the endpoint accepts (WAV, MP3, M4A, FLAC, Ogg
     /// Opus, WebM Opus) and converts the rest (SILK, AAC, AIFF, CAF, Vorbis, ...) to Ogg Opus.
+    /// Long audio is sent as Ogg Opus segments (`wav`: WAV segments); `passthrough` never splits.
     #[arg(long = "to", value_enum, env = "CODEX_PIPE_TO", default_value = "auto")]
     pub target: TargetArg,
     /// `real` (default) uses your ChatGPT login; `sim` runs the offline simulated backend.
@@ -58,6 +94,9 @@ pub struct TranscribeArgs {
     /// With `--backend sim`: copy every upload the simulator receives into this directory.
     #[arg(long, env = "CODEX_PIPE_SIM_RECORD_DIR", value_name = "DIR")]
     pub sim_record_dir: Option<PathBuf>,
+    /// With `--backend sim`: delay and failure scenarios.
+    #[command(flatten)]
+    pub sim: SimScenarioArgs,
     /// Output rate, channels and Opus settings for converted audio.
     #[command(flatten)]
     pub encode: EncodeArgs,
@@ -72,11 +111,17 @@ pub struct TranscribeArgs {
     pub http: HttpArgs,
 }
 
-/// Inputs larger than this get a progress line on a terminal (bytes).
-const PROGRESS_MIN_BYTES: u64 = 4 << 20;
-
 /// Run `transcribe`; returns the exit code.
 pub async fn run(args: TranscribeArgs, input: PathBuf) -> anyhow::Result<u8> {
+    let bounds = SegmentOptions {
+        min_seconds: args.min_segment_seconds,
+        max_seconds: args.max_segment_seconds,
+    };
+    if let Err(e) = bounds.validate() {
+        eprintln!("codex-pipe: {e}");
+        return Ok(super::EXIT_USAGE);
+    }
+    let source = open_input(&input)?;
     let http = http_client(&args.http.config())?;
     // Keep the simulator (and its temporary login) alive for the whole request.
     let mut _sim_home = None;
@@ -88,6 +133,7 @@ pub async fn run(args: TranscribeArgs, input: PathBuf) -> anyhow::Result<u8> {
                 SocketAddr::from(([127, 0, 0, 1], 0)),
                 SimConfig {
                     record_dir: args.sim_record_dir.clone(),
+                    transcribe: args.sim.scenario(),
                 },
             )
             .await?;
@@ -113,39 +159,62 @@ pub async fn run(args: TranscribeArgs, input: PathBuf) -> anyhow::Result<u8> {
             return Ok(EXIT_AUTH);
         }
     };
-    let long_input = input.as_os_str() != "-"
-        && std::fs::metadata(&input)
-            .map(|m| m.len() > PROGRESS_MIN_BYTES)
-            .unwrap_or(false);
-    let sent = Arc::new(AtomicU64::new(0));
-    let progress = (long_input && std::io::stderr().is_terminal()).then(|| spinner(sent.clone()));
+    let progress = Arc::new(Progress::default());
+    let bar = Bar::start(progress.clone());
+    let settings = SegmentSettings {
+        bounds,
+        parallel: usize::from(args.parallel),
+        retries: args.retries,
+        backoff: Duration::from_millis(500),
+        progress: Some(progress),
+        limit: None,
+    };
     let request = TranscribeRequest {
-        input: open_input(&input)?,
+        input: source,
         options: transcode_options(args.target, &args.encode, &args.decode),
         language: args.language.clone(),
         filename: args.filename.clone(),
         content_type: args.content_type.clone(),
-        want_duration: args.json,
-        progress: Some(sent),
+        want_duration: true,
+        progress: None,
     };
-    let result = Transcriber::new(http, auth, url).transcribe(request).await;
-    if let Some((bar, ticker)) = progress {
-        ticker.abort();
-        bar.finish_and_clear();
+    let transcriber = Transcriber::new(http, auth, url);
+    let result = transcribe::transcribe(&transcriber, request, &settings).await;
+    if let Some(bar) = bar {
+        bar.finish();
     }
+    let format = if args.json { Format::Json } else { args.format };
     match result {
         Ok(t) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"text": t.text, "duration_seconds": t.duration_seconds})
-                );
-            } else {
-                println!("{}", t.text);
-            }
+            print!("{}", render(&t, format));
             Ok(0)
         }
-        Err(e) => {
+        Err(SegmentedError::Partial {
+            transcript,
+            failed,
+            decode_error,
+        }) => {
+            // Nothing silently lost: what was transcribed is printed, the failures named.
+            print!("{}", render(&transcript, format));
+            let code = match (&decode_error, failed.is_empty()) {
+                (Some(e), true) => codec_exit_code(e),
+                _ if failed
+                    .iter()
+                    .any(|f| matches!(f.error, TranscribeError::Auth(_))) =>
+                {
+                    EXIT_AUTH
+                }
+                _ => EXIT_UPSTREAM,
+            };
+            let e = SegmentedError::Partial {
+                transcript,
+                failed,
+                decode_error,
+            };
+            eprintln!("codex-pipe: {}: {e}", input.display());
+            Ok(code)
+        }
+        Err(SegmentedError::Request(e)) => {
             eprintln!("codex-pipe: {}: {e}", input.display());
             Ok(match &e {
                 TranscribeError::Codec(c) => codec_exit_code(c),
@@ -154,23 +223,4 @@ pub async fn run(args: TranscribeArgs, input: PathBuf) -> anyhow::Result<u8> {
             })
         }
     }
-}
-
-/// A stderr spinner showing the bytes uploaded so far.
-fn spinner(sent: Arc<AtomicU64>) -> (indicatif::ProgressBar, tokio::task::JoinHandle<()>) {
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {elapsed} uploading {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    let shown = bar.clone();
-    let ticker = tokio::spawn(async move {
-        loop {
-            let bytes = sent.load(Ordering::Relaxed);
-            shown.set_message(format!("{:.1} MiB", bytes as f64 / 1_048_576.0));
-            shown.tick();
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    });
-    (bar, ticker)
 }

@@ -24,7 +24,7 @@ use axum::routing::post;
 use axum::Router;
 
 use self::oauth::SimAuth;
-use self::transcribe::{ReceivedAudio, TranscribeState, TRANSCRIBE_PATH};
+use self::transcribe::{ReceivedAudio, TranscribeScenario, TranscribeState, TRANSCRIBE_PATH};
 
 /// Largest upload the simulated transcribe endpoint reads (bytes).
 pub const MAX_UPLOAD_BYTES: usize = 1 << 30;
@@ -34,6 +34,8 @@ pub const MAX_UPLOAD_BYTES: usize = 1 << 30;
 pub struct SimConfig {
     /// Copy every accepted upload here (`NNNN.<ext>` + `NNNN.json`).
     pub record_dir: Option<PathBuf>,
+    /// Delay and failure scenarios of `/backend-api/transcribe`.
+    pub transcribe: TranscribeScenario,
 }
 
 /// A running simulated backend.
@@ -53,6 +55,8 @@ impl Sim {
             record_dir: config.record_dir.clone(),
             received: received.clone(),
             counter: Arc::new(AtomicUsize::new(0)),
+            scenario: config.transcribe.clone(),
+            failures: Arc::new(AtomicUsize::new(0)),
         };
         let router = Router::new()
             .route(TRANSCRIBE_PATH, post(transcribe::handle))

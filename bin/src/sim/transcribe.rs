@@ -7,6 +7,12 @@
 //! `codex-pipe-codecs` and answers `{"text": …}` with a deterministic, clearly labelled
 //! description of the audio it received. It does not recognise speech.
 //!
+//! Scenarios ([`TranscribeScenario`], from `--sim-delay-ms`, `--sim-fail-segment`,
+//! `--sim-fail`): every accepted request answered after a fixed delay (to measure parallel
+//! uploads), and the upload of one segment of long audio (the file part named
+//! `segment-NNNN.*`, numbered from 1) answered with HTTP 500 once or always (to exercise
+//! retries and partial results).
+//!
 //! The upload is spooled to an anonymous temporary file as it arrives (so an in-process sim adds
 //! no memory per upload) and, with a record directory, copied there as `NNNN.<ext>` with a
 //! `NNNN.json` description, for tests that check the bytes that reached the endpoint.
@@ -15,6 +21,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -76,6 +83,27 @@ impl ReceivedAudio {
     }
 }
 
+/// How a failing segment fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailMode {
+    /// The first upload of the segment gets HTTP 500, later ones succeed.
+    #[default]
+    Once,
+    /// Every upload of the segment gets HTTP 500.
+    Always,
+}
+
+/// Test scenarios of the simulated transcribe endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct TranscribeScenario {
+    /// Answer every accepted request after this delay (a stand-in for recognition time).
+    pub delay: Duration,
+    /// Fail the upload of this segment (the file part named `segment-NNNN.*`, from 1).
+    pub fail_segment: Option<usize>,
+    /// Once or always.
+    pub fail_mode: FailMode,
+}
+
 /// State of the transcribe endpoint.
 #[derive(Clone)]
 pub struct TranscribeState {
@@ -83,6 +111,26 @@ pub struct TranscribeState {
     pub(crate) record_dir: Option<PathBuf>,
     pub(crate) received: Arc<Mutex<Vec<ReceivedAudio>>>,
     pub(crate) counter: Arc<AtomicUsize>,
+    pub(crate) scenario: TranscribeScenario,
+    /// Failures answered so far to the failing segment.
+    pub(crate) failures: Arc<AtomicUsize>,
+}
+
+impl TranscribeState {
+    /// True when this upload is the scenario's failing segment and should fail now.
+    fn fails(&self, filename: Option<&str>) -> bool {
+        let Some(n) = self.scenario.fail_segment else {
+            return false;
+        };
+        if filename
+            .and_then(|f| f.strip_prefix(&format!("segment-{n:04}.")))
+            .is_none()
+        {
+            return false;
+        }
+        let before = self.failures.fetch_add(1, Ordering::SeqCst);
+        self.scenario.fail_mode == FailMode::Always || before == 0
+    }
 }
 
 fn asr_error() -> Response {
@@ -178,6 +226,12 @@ pub(crate) async fn handle(
     let Some(mut upload) = upload else {
         return bad_request("the multipart body has no `file` part");
     };
+    if !state.scenario.delay.is_zero() {
+        tokio::time::sleep(state.scenario.delay).await;
+    }
+    if state.fails(upload.filename.as_deref()) {
+        return asr_error();
+    }
     let container = match sniff(&upload.head) {
         Sniffed::Known(c) if accepted_as_is(c, codec_hint(&upload.head, c)) => c,
         _ => return asr_error(),

@@ -318,6 +318,12 @@ impl Transcriber {
         let Pipeline { plan, done, body } = start_pipeline(req.input, req.options, req.progress)
             .await
             .map_err(|_| TranscribeError::Transport("the codec pipeline stopped".into()))??;
+        tracing::debug!(
+            input = plan.input.name(),
+            upload = plan.mime_type(),
+            passthrough = plan.is_passthrough(),
+            "transcribe: plan"
+        );
         let live = Body::wrap_stream(ReceiverStream::new(body));
         let first = self.send(&creds, self.form(&meta, &plan, live)?).await;
         // The pipeline's own error wins over the transport error it caused.
@@ -362,6 +368,53 @@ impl Transcriber {
             plan,
             bytes_sent: summary.bytes_out,
         })
+    }
+}
+
+/// One encoded file held in memory (a segment of long audio), to transcribe on its own.
+#[derive(Debug, Clone)]
+pub struct UploadPart {
+    /// The file's bytes.
+    pub bytes: Bytes,
+    /// The `file` part's file name.
+    pub filename: String,
+    /// The `file` part's content type.
+    pub content_type: String,
+    /// ISO-639-1 language hint.
+    pub language: Option<String>,
+}
+
+impl Transcriber {
+    /// Upload one in-memory file. A 401 refreshes the login once (single-flight, shared with
+    /// every other request of this [`AuthStore`]) and resends; other failures are returned for
+    /// the caller's retry policy.
+    ///
+    /// # Errors
+    /// As [`Transcriber::transcribe`], without codec errors.
+    pub async fn transcribe_part(&self, part: &UploadPart) -> Result<String, TranscribeError> {
+        let mut creds = self.auth.credentials().await?;
+        let mut refreshed = false;
+        loop {
+            let body = Body::from(part.bytes.clone());
+            let file = Part::stream_with_length(body, part.bytes.len() as u64)
+                .file_name(part.filename.clone())
+                .mime_str(&part.content_type)
+                .map_err(|e| {
+                    TranscribeError::Transport(format!("content type {:?}: {e}", part.content_type))
+                })?;
+            let mut form = Form::new().part("file", file);
+            if let Some(language) = &part.language {
+                form = form.text("language", language.clone());
+            }
+            let response = self.send(&creds, form).await?;
+            if response.status() == StatusCode::UNAUTHORIZED && !refreshed {
+                tracing::info!(file = %part.filename, "transcribe: 401, refreshing the login");
+                creds = self.auth.refresh_after_unauthorized(&creds).await?;
+                refreshed = true;
+                continue;
+            }
+            return read_text(response).await;
+        }
     }
 }
 

@@ -5,9 +5,15 @@
 //! | WAV, RF64, AIFF/AIFC, CAF, FLAC, Ogg Vorbis/FLAC, MP3, MP4/M4A (AAC, ALAC), ADTS, Matroska/WebM (Vorbis, AAC) | symphonia 0.6 |
 //! | Ogg Opus, WebM/Matroska Opus | symphonia demuxer + libopus (audiopus), pre-skip and end trim applied |
 //! | SILK v3, Tencent/WeChat SILK | the external `rust-silk` program over pipes ([`silk`]) |
+//! | AMR-NB, AMR-WB, Ogg Speex, Ogg with another codec; a file whose container symphonia reads but whose codec it cannot decode (AMR in 3GP, ...) | the external `ffmpeg` program over pipes ([`ffmpeg`]) |
 //! | raw PCM | [`raw`], with the caller's declared [`RawPcmFormat`] |
-//! | AMR, Speex, other Ogg | none: [`CodecError::Unsupported`] |
+//!
+//! The external programs form one table (the private `external` module): each is run directly (no shell), fed
+//! through its stdin and read from its stdout; a missing program is
+//! [`CodecError::DecoderMissing`] naming it and how to install it.
 
+mod external;
+pub mod ffmpeg;
 mod opus;
 pub mod raw;
 pub mod silk;
@@ -15,8 +21,9 @@ mod symphonia;
 
 use crate::error::CodecError;
 use crate::input::SniffedInput;
-use crate::sniff::Container;
+use crate::sniff::{Codec, Container};
 
+pub use ffmpeg::FfmpegOptions;
 pub use raw::{PcmEncoding, RawPcmFormat};
 pub use silk::SilkOptions;
 
@@ -41,6 +48,11 @@ pub trait PcmSource: Send {
     /// Corrupt or truncated data, or a failed external decoder. After an error the source is
     /// finished; what it yielded before is not a complete decode.
     fn next_block(&mut self) -> Result<Option<&[f32]>, CodecError>;
+    /// Frames (per channel) the container announces for the whole stream, when it says so
+    /// (an estimate for progress displays, not a truncation check).
+    fn announced_frames(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// How to decode inputs that need more than their bytes.
@@ -50,6 +62,8 @@ pub struct DecodeOptions {
     pub silk: SilkOptions,
     /// The format of headerless PCM, when the caller declares it.
     pub raw_pcm: Option<RawPcmFormat>,
+    /// How to run ffmpeg for AMR, Speex and other containers nothing built in decodes.
+    pub ffmpeg: FfmpegOptions,
 }
 
 /// Open the decoder for a sniffed input. The first block is decoded here, so a stream that
@@ -100,6 +114,10 @@ impl PcmSource for Primed {
         }
         self.inner.next_block()
     }
+
+    fn announced_frames(&self) -> Option<u64> {
+        self.inner.announced_frames()
+    }
 }
 
 fn open_source(
@@ -108,7 +126,8 @@ fn open_source(
 ) -> Result<Box<dyn PcmSource>, CodecError> {
     match input.container {
         Container::Silk | Container::SilkTencent => {
-            Ok(Box::new(silk::SilkSource::spawn(input, &opts.silk)?))
+            let command = silk::command(input.container, &opts.silk)?;
+            Ok(Box::new(external::ExternalSource::spawn(input, command)?))
         }
         Container::RawPcm => {
             let format = opts.raw_pcm.ok_or_else(|| {
@@ -118,22 +137,43 @@ fn open_source(
             })?;
             Ok(Box::new(raw::RawSource::new(input, format)?))
         }
-        Container::AmrNb | Container::AmrWb => Err(CodecError::Unsupported {
-            container: input.container,
-            reason: "no AMR decoder is built in; convert it first, e.g. `ffmpeg -i in.amr out.wav`"
-                .into(),
-        }),
-        Container::OggSpeex => Err(CodecError::Unsupported {
-            container: input.container,
-            reason:
-                "no Speex decoder is built in; convert it first, e.g. `ffmpeg -i in.spx out.wav`"
-                    .into(),
-        }),
-        Container::Ogg => Err(CodecError::Unsupported {
-            container: input.container,
-            reason: "the Ogg stream carries neither Opus, Vorbis nor FLAC".into(),
-        }),
-        _ => Ok(Box::new(symphonia::SymphoniaSource::open(input)?)),
+        Container::AmrNb | Container::AmrWb | Container::OggSpeex | Container::Ogg => {
+            let command = ffmpeg::command(input.container, input.head(), &opts.ffmpeg, None)?;
+            Ok(Box::new(external::ExternalSource::spawn(input, command)?))
+        }
+        // An MP4 / 3GP whose sample entry is visible and names a codec symphonia lacks (AMR in
+        // a faststart 3GP voice memo): straight to ffmpeg, which also works from a stream.
+        Container::Mp4 if input.codec == Some(Codec::Other) && opts.ffmpeg.enabled => {
+            let spec = ffmpeg::mp4_spec(input.head()).or_else(|| {
+                let file = input.file_clone()?;
+                ffmpeg::mp4_file_spec(&file, input.container)
+            });
+            let command = ffmpeg::command(input.container, input.head(), &opts.ffmpeg, spec)?;
+            Ok(Box::new(external::ExternalSource::spawn(input, command)?))
+        }
+        _ => {
+            // A file can be read again: when symphonia demuxes it but has no decoder for its
+            // codec (AMR in a 3GP voice memo, ...), ffmpeg gets it from the start.
+            let again = input.file_clone();
+            let (container, codec, head) = (input.container, input.codec, input.head().to_vec());
+            match symphonia::SymphoniaSource::open(input) {
+                Ok(source) => Ok(Box::new(source)),
+                Err(symphonia::OpenError::Other(e)) => Err(e),
+                Err(symphonia::OpenError::NoDecoder { spec, error }) => match again {
+                    Some(mut file) if opts.ffmpeg.enabled => {
+                        use std::io::{Seek, SeekFrom};
+                        file.seek(SeekFrom::Start(0))?;
+                        let spec = (spec.sample_rate > 0 && spec.channels > 0)
+                            .then_some(spec)
+                            .or_else(|| ffmpeg::mp4_file_spec(&file, container));
+                        let command = ffmpeg::command(container, &head, &opts.ffmpeg, spec)?;
+                        let input = SniffedInput::from_file(container, codec, head, file);
+                        Ok(Box::new(external::ExternalSource::spawn(input, command)?))
+                    }
+                    _ => Err(error),
+                },
+            }
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! Everything symphonia 0.6 demuxes, decoded by symphonia's own codecs, or by libopus for Opus.
 
-use std::io::ErrorKind;
+use std::fs::File;
+use std::io::{self, ErrorKind, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use symphonia::core::codecs::audio::well_known::CODEC_ID_OPUS;
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
@@ -43,15 +46,76 @@ pub(crate) struct SymphoniaSource {
     bad_packets: u32,
     /// Leading frames still to drop (AAC priming in MP4, which symphonia does not trim).
     skip_left: usize,
+    /// Frames the container's header gives, for progress (any container).
+    num_frames: Option<u64>,
+    /// Set when reading the input itself failed (see [`Watched`]).
+    io_failed: Arc<AtomicBool>,
+}
+
+/// The input reader, recording whether a read failed. symphonia reports both a failed read of
+/// the input and its own bit reader running out inside a damaged packet ("unexpected end of
+/// bitstream") as `IoError`; only the first is an I/O error (ours), the second is corrupt data
+/// (the input's fault: exit 3, HTTP 400).
+struct Watched<R> {
+    inner: R,
+    failed: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for Watched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = self.inner.read(buf);
+        if let Err(e) = &result {
+            if e.kind() != ErrorKind::Interrupted {
+                self.failed.store(true, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+}
+
+impl<R: Seek> Seek for Watched<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let result = self.inner.seek(pos);
+        if result.is_err() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl MediaSource for Watched<File> {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        self.inner.metadata().ok().map(|m| m.len())
+    }
 }
 
 /// AAC-LC encoder delay: one 1024-frame priming block (ISO/IEC 14496-3; what the MP4 edit list
 /// that ffmpeg applies removes).
 const AAC_PRIMING_FRAMES: usize = 1024;
 
-fn map_err(container: Container, e: SymError) -> CodecError {
+/// Why [`SymphoniaSource::open`] failed.
+pub(crate) enum OpenError {
+    /// The container demuxes but symphonia has no decoder for its codec; `spec` is the track's
+    /// format as the container gives it (0 where it does not).
+    NoDecoder { spec: PcmSpec, error: CodecError },
+    /// Anything else.
+    Other(CodecError),
+}
+
+impl From<CodecError> for OpenError {
+    fn from(e: CodecError) -> Self {
+        OpenError::Other(e)
+    }
+}
+
+/// symphonia's error as ours. `io_failed`: whether the input reader itself failed.
+fn map_err(container: Container, e: SymError, io_failed: bool) -> CodecError {
     match e {
-        SymError::IoError(io) if io.kind() != ErrorKind::UnexpectedEof => CodecError::Io(io),
+        SymError::IoError(io) if io_failed => CodecError::Io(io),
         SymError::Unsupported(what) => CodecError::Unsupported {
             container,
             reason: what.to_string(),
@@ -61,12 +125,15 @@ fn map_err(container: Container, e: SymError) -> CodecError {
 }
 
 impl SymphoniaSource {
-    pub(crate) fn open(input: SniffedInput) -> Result<Self, CodecError> {
+    pub(crate) fn open(input: SniffedInput) -> Result<Self, OpenError> {
         let container = input.container;
+        let io_failed = Arc::new(AtomicBool::new(false));
+        let failed = io_failed.clone();
         let media: Box<dyn MediaSource> = match input.into_source() {
-            Source::File(file) => Box::new(file),
-            Source::Stream(reader) => Box::new(ReadOnlySource::new(reader)),
+            Source::File(inner) => Box::new(Watched { inner, failed }),
+            Source::Stream(inner) => Box::new(ReadOnlySource::new(Watched { inner, failed })),
         };
+        let io_err = |e| map_err(container, e, io_failed.load(Ordering::Relaxed));
         let mss = MediaSourceStream::new(media, MediaSourceStreamOptions::default());
         let mut hint = Hint::new();
         hint.with_extension(container.extension());
@@ -84,12 +151,25 @@ impl SymphoniaSource {
                     container,
                     format!("{what} (the file is damaged or truncated)"),
                 ),
-                other => map_err(container, other),
+                other => io_err(other),
             })?;
-        let track = format
-            .default_track(TrackType::Audio)
-            .ok_or_else(|| CodecError::corrupt(container, "no audio track"))?
-            .clone();
+        let track = match format.default_track(TrackType::Audio) {
+            Some(track) => track.clone(),
+            // Tracks whose codec symphonia does not know are not typed as audio (AMR in 3GP).
+            None if !format.tracks().is_empty() => {
+                return Err(OpenError::NoDecoder {
+                    spec: PcmSpec {
+                        sample_rate: 0,
+                        channels: 0,
+                    },
+                    error: CodecError::Unsupported {
+                        container,
+                        reason: "no track in a codec symphonia decodes".into(),
+                    },
+                })
+            }
+            None => return Err(CodecError::corrupt(container, "no audio track").into()),
+        };
         let params = track
             .codec_params
             .as_ref()
@@ -103,7 +183,10 @@ impl SymphoniaSource {
             | Container::Aiff
             | Container::Aifc
             | Container::Flac
-            | Container::Mp3 => track
+            | Container::Mp3
+            // The sample table of a cut-off MP4 still lists every sample (fragmented files
+            // announce 0, filtered out below).
+            | Container::Mp4 => track
                 .num_frames
                 .filter(|&n| n > 0 && n < u64::from(u32::MAX)),
             _ => None,
@@ -126,9 +209,24 @@ impl SymphoniaSource {
                 "opus".to_owned(),
             )
         } else {
-            let dec = symphonia::default::get_codecs()
+            let dec = match symphonia::default::get_codecs()
                 .make_audio_decoder(params, &AudioDecoderOptions::default())
-                .map_err(|e| map_err(container, e))?;
+            {
+                Ok(dec) => dec,
+                Err(SymError::Unsupported(what)) => {
+                    return Err(OpenError::NoDecoder {
+                        spec: PcmSpec {
+                            sample_rate: params.sample_rate.unwrap_or(0),
+                            channels: channels as u16,
+                        },
+                        error: CodecError::Unsupported {
+                            container,
+                            reason: what.to_string(),
+                        },
+                    })
+                }
+                Err(e) => return Err(io_err(e).into()),
+            };
             let name = dec.codec_info().short_name.to_owned();
             (Decoder::Symphonia(dec), name)
         };
@@ -149,6 +247,10 @@ impl SymphoniaSource {
             good_packets: 0,
             bad_packets: 0,
             skip_left: 0,
+            num_frames: track
+                .num_frames
+                .filter(|&n| n > 0 && n < u64::from(u32::MAX)),
+            io_failed,
         };
         if container == Container::Mp4 && source.codec == "aac" {
             source.skip_left = AAC_PRIMING_FRAMES;
@@ -169,7 +271,7 @@ impl SymphoniaSource {
                 }
                 // A chained Ogg stream starts a new logical stream: we decode the first only.
                 Err(SymError::ResetRequired) => return Ok(false),
-                Err(e) => return Err(map_err(self.container, e)),
+                Err(e) => return Err(self.map_err(e)),
             };
             if packet.track_id != self.track_id {
                 continue;
@@ -199,7 +301,15 @@ impl SymphoniaSource {
                         self.note_bad_packet(CodecError::corrupt(self.container, e))?;
                         continue;
                     }
-                    Err(e) => return Err(map_err(self.container, e)),
+                    // The decoder accepted the stream's parameters, so a packet that asks for
+                    // a feature it lacks is damaged data, not an unsupported format.
+                    Err(SymError::Unsupported(what)) => {
+                        return Err(CodecError::corrupt(
+                            self.container,
+                            format!("a packet needs an unsupported feature ({what})"),
+                        ))
+                    }
+                    Err(e) => return Err(self.map_err(e)),
                 },
             };
             self.good_packets += 1;
@@ -237,6 +347,10 @@ impl SymphoniaSource {
         }
     }
 
+    fn map_err(&self, e: SymError) -> CodecError {
+        map_err(self.container, e, self.io_failed.load(Ordering::Relaxed))
+    }
+
     /// A damaged packet is skipped, as players do, unless nothing good has come yet for long.
     fn note_bad_packet(&mut self, e: CodecError) -> Result<(), CodecError> {
         self.bad_packets += 1;
@@ -267,6 +381,10 @@ impl PcmSource for SymphoniaSource {
 
     fn codec_name(&self) -> &str {
         &self.codec
+    }
+
+    fn announced_frames(&self) -> Option<u64> {
+        self.num_frames
     }
 
     fn next_block(&mut self) -> Result<Option<&[f32]>, CodecError> {

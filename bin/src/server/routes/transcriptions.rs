@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use codex_pipe_codecs::Input;
-use codex_pipe_protocols::whisper::Rendered;
+use codex_pipe_protocols::whisper::{Rendered, TimedText};
 use codex_pipe_protocols::{ApiError, FailureKind, Protocol};
 use tokio::sync::{mpsc, oneshot};
 
@@ -33,7 +33,8 @@ use self::form::{
 };
 use crate::server::error::{transcribe_error, Rejection};
 use crate::server::AppState;
-use crate::upstream::transcribe::{TranscribeError, TranscribeRequest, Transcription};
+use crate::transcribe::{self as segmented, SegmentSettings, SegmentedError, Transcript};
+use crate::upstream::transcribe::TranscribeRequest;
 
 /// The OpenAI route.
 pub const PATH: &str = "/v1/audio/transcriptions";
@@ -99,13 +100,23 @@ async fn handle(
             tracing::info!(
                 format = ?read.fields.response_format,
                 duration_seconds = ?t.duration_seconds,
-                bytes_sent = t.bytes_sent,
+                segments = t.segments.len(),
                 "transcriptions: ok"
             );
+            let text = t.text();
+            let timed: Vec<TimedText<'_>> = t
+                .segments
+                .iter()
+                .map(|s| TimedText {
+                    start: s.start,
+                    end: s.end,
+                    text: &s.text,
+                })
+                .collect();
             let rendered = Rendered {
-                text: &t.text,
+                text: &text,
                 duration_seconds: t.duration_seconds.unwrap_or(0.0),
-                segments: &[],
+                segments: &timed,
             };
             match rendered.render(&read.fields) {
                 Ok(body) => {
@@ -119,7 +130,12 @@ async fn handle(
                 Err(e) => reject(ApiError::from(e)),
             }
         }
-        Some(Err(e)) => reject(transcribe_error(&e)),
+        Some(Err(SegmentedError::Request(e))) => reject(transcribe_error(&e)),
+        // Part of the audio could not be transcribed: the answer would be missing words, so it
+        // is an error that names what failed.
+        Some(Err(e @ SegmentedError::Partial { .. })) => reject(
+            ApiError::new(FailureKind::ServerError, e.to_string()).with_code("upstream_error"),
+        ),
         None => reject(ApiError::new(
             FailureKind::Internal,
             "the transcription did not start",
@@ -133,12 +149,13 @@ async fn transcribe(
     state: &AppState,
     start: oneshot::Receiver<FileStart>,
     body: mpsc::Receiver<BodyChunk>,
-) -> Option<Result<Transcription, TranscribeError>> {
+) -> Option<Result<Transcript, SegmentedError>> {
     let FileStart { fields } = start.await.ok()?;
-    let Ok(_permit) = state.upstream_permits.clone().acquire_owned().await else {
-        return Some(Err(TranscribeError::Transport(
-            "the server is shutting down".into(),
-        )));
+    // Long audio is cut at pauses and its segments uploaded in parallel; every upload holds
+    // one of the `--concurrency` permits while it runs.
+    let settings = SegmentSettings {
+        limit: Some(state.upstream_permits.clone()),
+        ..SegmentSettings::default()
     };
     let request = TranscribeRequest {
         input: Input::stream(BodyReader::new(body)),
@@ -150,7 +167,7 @@ async fn transcribe(
         want_duration: true,
         progress: None,
     };
-    Some(state.transcriber.transcribe(request).await)
+    Some(segmented::transcribe(&state.transcriber, request, &settings).await)
 }
 
 /// 413 before reading anything, when `Content-Length` announces more than the form can hold
