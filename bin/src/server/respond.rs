@@ -15,6 +15,9 @@
 //! body. Dropping the response body drops the upstream request (cancellation).
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -23,7 +26,7 @@ use bytes::{Bytes, BytesMut};
 use codex_pipe_engine::{Drive, DriveConfig, DriveError, SseDecoder};
 use codex_pipe_protocols::{Egress, FailureKind, Translator, UpstreamFailure};
 use futures::{Stream, StreamExt, TryStreamExt};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::error::Rejection;
 use super::AppState;
@@ -85,48 +88,75 @@ where
 /// The driver over an upstream body.
 type Driven<S, E> = std::pin::Pin<Box<Drive<S, SseDecoder, Translator<E>, UpstreamFailure>>>;
 
-/// The chunks after `first`; a failure becomes the translator's in-band error, then the end.
-/// When `shutdown` is cancelled (the grace period after a shutdown signal is over), the answer
-/// ends the same way, with an in-band error.
-fn rest_of<S, E>(
-    first: Bytes,
-    drive: Driven<S, E>,
-    shutdown: CancellationToken,
-) -> impl Stream<Item = Result<Bytes, Infallible>>
+pin_project_lite::pin_project! {
+    /// The body of a streamed answer: `first`, then the driver's chunks; a failure becomes the
+    /// translator's in-band error, then the end. When `shutdown` is cancelled (the grace period
+    /// after a shutdown signal is over) the answer ends the same way. The cancellation future
+    /// is created once and only polled while the upstream is silent, so a chunk costs no
+    /// waiter registration.
+    struct Rest<S, E: Egress> {
+        first: Option<Bytes>,
+        drive: Driven<S, E>,
+        #[pin]
+        cancelled: WaitForCancellationFutureOwned,
+        done: bool,
+    }
+}
+
+fn rest_of<S, E>(first: Bytes, drive: Driven<S, E>, shutdown: CancellationToken) -> Rest<S, E>
 where
-    S: Stream<Item = Result<Bytes, UpstreamFailure>> + Send + 'static,
-    E: Egress + Send + 'static,
+    E: Egress,
 {
-    let rest = futures::stream::unfold(Some(drive), move |state| {
-        let shutdown = shutdown.clone();
-        async move {
-            let mut drive = state?;
-            let next = tokio::select! {
-                next = drive.next() => next,
-                () = shutdown.cancelled() => {
-                    let failure = UpstreamFailure::new(
-                        FailureKind::Overloaded,
-                        "server_shutting_down",
-                        "the proxy is shutting down; retry the request",
-                    );
-                    let mut out = BytesMut::new();
-                    drive.as_mut().transcoder_mut().fail(&DriveError::Transport(failure), &mut out);
-                    return (!out.is_empty()).then(|| (Ok(out.freeze()), None));
-                }
-            };
-            match next {
-                Some(Ok(bytes)) => Some((Ok(bytes), Some(drive))),
-                Some(Err(e)) => {
-                    tracing::warn!(kind = e.kind(), error = %e, "upstream stream failed after the answer started");
-                    let mut out = BytesMut::new();
-                    drive.as_mut().transcoder_mut().fail(&e, &mut out);
-                    (!out.is_empty()).then(|| (Ok(out.freeze()), None))
-                }
-                None => None,
-            }
+    Rest {
+        first: Some(first),
+        drive,
+        cancelled: shutdown.cancelled_owned(),
+        done: false,
+    }
+}
+
+impl<S, E> Stream for Rest<S, E>
+where
+    S: Stream<Item = Result<Bytes, UpstreamFailure>>,
+    E: Egress,
+{
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        if let Some(first) = this.first.take() {
+            return Poll::Ready(Some(Ok(first)));
         }
-    });
-    futures::stream::once(async move { Ok(first) }).chain(rest)
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        let failure = match this.drive.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(bytes))) => return Poll::Ready(Some(Ok(bytes))),
+            Poll::Ready(None) => {
+                *this.done = true;
+                return Poll::Ready(None);
+            }
+            Poll::Ready(Some(Err(e))) => {
+                tracing::warn!(kind = e.kind(), error = %e, "upstream stream failed after the answer started");
+                e
+            }
+            Poll::Pending => match this.cancelled.poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) => DriveError::Transport(UpstreamFailure::new(
+                    FailureKind::Overloaded,
+                    "server_shutting_down",
+                    "the proxy is shutting down; retry the request",
+                )),
+            },
+        };
+        *this.done = true;
+        let mut out = BytesMut::new();
+        this.drive
+            .as_mut()
+            .transcoder_mut()
+            .fail(&failure, &mut out);
+        Poll::Ready((!out.is_empty()).then(|| Ok(out.freeze())))
+    }
 }
 
 /// A `200` answer with `content_type`, the relayed `x-codex-*` headers and, for streams, the
