@@ -121,6 +121,7 @@ pub fn openai_of_upstream(err: &UpstreamError) -> OpenAiError {
                 retry_after_secs: failure.retry_after.map(ceil_secs),
             }
         }
+        UpstreamError::Accounts(e) => OpenAiError::from_failure(&e.failure()),
         UpstreamError::Connect(_) => plain(502, "server_error", "upstream_unreachable"),
         UpstreamError::Body(_) => plain(502, "server_error", "upstream_disconnected"),
         UpstreamError::IdleTimeout { .. } => plain(504, "server_error", "upstream_idle_timeout"),
@@ -145,6 +146,7 @@ fn local_failure(kind: FailureKind, code: &str, message: String) -> UpstreamFail
 pub fn failure_of_upstream(err: &UpstreamError) -> UpstreamFailure {
     match err {
         UpstreamError::Status(s) => s.failure(),
+        UpstreamError::Accounts(e) => e.failure(),
         UpstreamError::IdleTimeout { .. } => local_failure(
             FailureKind::PrematureClose,
             "upstream_idle_timeout",

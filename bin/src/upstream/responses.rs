@@ -5,8 +5,12 @@
 //! UpstreamRequest ─► headers as Codex sends them ─► POST ─┬─ 2xx ─► ResponsesStream (body chunks, idle timeout)
 //!                                                         ├─ 401 ─► refresh once ─► resend
 //!                                                         ├─ 5xx / transport ─► resend (≤ max_retries, backoff)
+//!                                                         ├─ 429 / 403 with several accounts ─► next account (crate::accounts)
 //!                                                         └─ 4xx / 429 ─► UpstreamError::Status (message, retry hint)
 //! ```
+//!
+//! The client holds an [`AccountPool`]; a pool of one login ([`ResponsesClient::new`]) behaves
+//! as that login alone: no account is ever skipped and the upstream's own 429 reaches the caller.
 //!
 //! Retries happen only before the response headers arrive: once a 2xx answer is returned the
 //! stream is committed and its bytes may already be on their way to a client, so a failure after
@@ -23,6 +27,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, 
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
+use crate::accounts::{AccountPool, Lease, PoolError};
 use crate::auth::{AuthError, AuthStore, Credentials};
 
 /// Default backend base URL when signed in with ChatGPT (protocols.md §1.1).
@@ -96,6 +101,10 @@ pub enum UpstreamError {
     /// No usable login, or the refresh after a 401 failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// No account can take the request: every one cools down (a 429 with the earliest reset as
+    /// `Retry-After`) or is disabled.
+    #[error(transparent)]
+    Accounts(#[from] PoolError),
     /// The backend answered with an error status (after the 401 refresh and the 5xx resends).
     #[error("{0}")]
     Status(Box<StatusError>),
@@ -183,6 +192,10 @@ pub struct ResponsesStream {
     /// The SSE body. Ends with [`UpstreamError::Body`] or [`UpstreamError::IdleTimeout`] on
     /// failure; dropping it closes the upstream connection.
     pub body: BodyStream,
+    /// The account that answered.
+    pub account: std::sync::Arc<str>,
+    /// From the call to the answer's headers (refreshes, resends and account moves included).
+    pub waited: Duration,
 }
 
 /// A `/responses/compact` answer.
@@ -192,13 +205,15 @@ pub struct CompactResponse {
     pub headers: HeaderMap,
     /// The JSON body (`{"output":[…]}`).
     pub body: Bytes,
+    /// The account that answered.
+    pub account: std::sync::Arc<str>,
 }
 
 /// The backend client. Cheap to clone (reqwest client and auth store are shared).
 #[derive(Clone)]
 pub struct ResponsesClient {
     http: reqwest::Client,
-    auth: AuthStore,
+    accounts: AccountPool,
     config: std::sync::Arc<ResponsesConfig>,
 }
 
@@ -227,20 +242,34 @@ pub fn codex_user_agent() -> String {
 impl ResponsesClient {
     /// A client over the shared reqwest client and login.
     pub fn new(http: reqwest::Client, auth: AuthStore, config: ResponsesConfig) -> Self {
+        Self::with_pool(http, AccountPool::single(auth), config)
+    }
+
+    /// A client over the shared reqwest client and an account pool.
+    pub fn with_pool(
+        http: reqwest::Client,
+        accounts: AccountPool,
+        config: ResponsesConfig,
+    ) -> Self {
         let mut config = config;
         while config.base_url.ends_with('/') {
             config.base_url.pop();
         }
         ResponsesClient {
             http,
-            auth,
+            accounts,
             config: std::sync::Arc::new(config),
         }
     }
 
-    /// The login store (e.g. for a health check).
+    /// The first account's login store (e.g. for a health check).
     pub fn auth(&self) -> &AuthStore {
-        &self.auth
+        self.accounts.primary_auth()
+    }
+
+    /// The account pool.
+    pub fn accounts(&self) -> &AccountPool {
+        &self.accounts
     }
 
     /// The settings.
@@ -255,11 +284,14 @@ impl ResponsesClient {
     /// refresh on 401 and up to `max_retries` resends on 5xx), [`UpstreamError::Connect`].
     pub async fn stream(&self, req: &UpstreamRequest) -> Result<ResponsesStream, UpstreamError> {
         let url = format!("{}/responses", self.config.base_url);
-        let resp = self.send(&url, req, "text/event-stream").await?;
+        let started = std::time::Instant::now();
+        let (resp, lease) = self.send(&url, req, "text/event-stream").await?;
         let headers = codex_headers(resp.headers());
         Ok(ResponsesStream {
             headers,
             body: idle_limited(resp.bytes_stream(), self.config.idle_timeout),
+            account: lease.name,
+            waited: started.elapsed(),
         })
     }
 
@@ -270,7 +302,7 @@ impl ResponsesClient {
     /// [`UpstreamError::TooLarge`] while reading the answer.
     pub async fn compact(&self, req: &UpstreamRequest) -> Result<CompactResponse, UpstreamError> {
         let url = format!("{}/responses/compact", self.config.base_url);
-        let resp = self.send(&url, req, "application/json").await?;
+        let (resp, lease) = self.send(&url, req, "application/json").await?;
         let headers = codex_headers(resp.headers());
         let mut body = idle_limited(resp.bytes_stream(), self.config.idle_timeout);
         let mut buf = Vec::new();
@@ -286,41 +318,107 @@ impl ResponsesClient {
         Ok(CompactResponse {
             headers,
             body: Bytes::from(buf),
+            account: lease.name,
         })
     }
 
-    /// Sends with the refresh and resend policy of the module docs.
+    /// Sends with the refresh, resend and account policy of the module docs.
     async fn send(
         &self,
         url: &str,
         req: &UpstreamRequest,
         accept: &'static str,
-    ) -> Result<reqwest::Response, UpstreamError> {
+    ) -> Result<(reqwest::Response, Lease), UpstreamError> {
         let url = Url::parse(url).map_err(|e| UpstreamError::InvalidUrl {
             url: url.to_owned(),
             reason: e.to_string(),
         })?;
         let headers = self.request_headers(req, accept);
-        let mut creds = self.auth.credentials().await?;
+        let mut tried = Vec::new();
+        let mut last: Option<UpstreamError> = None;
+        loop {
+            let lease = match self
+                .accounts
+                .acquire(req.session_id.as_deref(), &tried)
+                .await
+            {
+                Ok(lease) => lease,
+                // Every account refused with a 403: the last refusal says more than "none left".
+                Err(e) => {
+                    return Err(match (e, last) {
+                        (PoolError::NoneUsable { .. }, Some(refusal)) => refusal,
+                        (e, _) => e.into(),
+                    })
+                }
+            };
+            match self.send_on(&url, &headers, req, &lease).await {
+                Ok(resp) => return Ok((resp, lease)),
+                Err(UpstreamError::Status(s)) if self.moves_on(&lease, &s).await => {
+                    tried.push(lease.index);
+                    last = Some(UpstreamError::Status(s));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Records a 429 (cooldown) or 403 (disabled) on `lease`; `true` when the request should move
+    /// to another account.
+    async fn moves_on(&self, lease: &Lease, s: &StatusError) -> bool {
+        let moved = match s.status {
+            429 => {
+                self.accounts
+                    .rate_limited(lease, s.retry_after, s.resets_at)
+                    .await
+            }
+            403 => self.accounts.forbidden(lease, &forbidden_reason(s)).await,
+            _ => false,
+        };
+        if moved {
+            crate::metrics::record_retry(if s.status == 429 {
+                "rate_limited"
+            } else {
+                "forbidden"
+            });
+            tracing::info!(account = %lease.name, status = s.status, "moving the request to another account");
+        }
+        moved
+    }
+
+    /// One account's attempts: one refresh after a 401, resends after 5xx and transport errors.
+    async fn send_on(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        req: &UpstreamRequest,
+        lease: &Lease,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let mut creds = self.accounts.credentials(lease).await?;
         let mut refreshed = false;
         let mut resends = 0u32;
         loop {
-            let attempt = self.attempt(&url, &headers, &creds, req.body.clone()).await;
+            let attempt = self.attempt(url, headers, &creds, req.body.clone()).await;
             match attempt {
                 Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && !refreshed => {
                     drop(resp);
                     refreshed = true;
-                    tracing::info!("Codex backend answered 401; refreshing the login once");
-                    creds = self.auth.refresh_after_unauthorized(&creds).await?;
+                    tracing::info!(account = %lease.name, "Codex backend answered 401; refreshing the login once");
+                    creds = self.accounts.refresh(lease, &creds).await?;
                     continue;
                 }
-                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) if resp.status().is_success() => {
+                    self.accounts.observe(lease, resp.headers());
+                    return Ok(resp);
+                }
                 Ok(resp)
                     if resp.status().is_server_error() && resends < self.config.max_retries =>
                 {
                     tracing::warn!(status = %resp.status(), resends, "Codex backend error; resending");
                 }
-                Ok(resp) => return Err(status_error(resp).await),
+                Ok(resp) => {
+                    self.accounts.observe(lease, resp.headers());
+                    return Err(status_error(resp).await);
+                }
                 Err(e) if resends < self.config.max_retries => {
                     tracing::warn!(error = %e, resends, "Codex backend unreachable; resending");
                 }
@@ -383,6 +481,16 @@ impl ResponsesClient {
             }
         }
         headers
+    }
+}
+
+/// Why a 403 disables an account: a Cloudflare challenge page, or the backend's message.
+pub fn forbidden_reason(s: &StatusError) -> String {
+    let m = &s.message;
+    if m.contains("Just a moment") || m.contains("<html") || m.contains("<!DOCTYPE") {
+        "Cloudflare challenge (HTTP 403)".to_owned()
+    } else {
+        format!("HTTP 403: {}", m.chars().take(200).collect::<String>())
     }
 }
 
