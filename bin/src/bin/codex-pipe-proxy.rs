@@ -11,14 +11,18 @@ use anyhow::Context;
 use clap::Parser;
 use codex_pipe::cli::codec_args::{transcode_options, DecodeArgs, EncodeArgs, TargetArg};
 use codex_pipe::cli::net_args::{AuthArgs, HttpArgs};
+use codex_pipe::cli::pool_args::{ObservabilityArgs, PoolArgs};
 use codex_pipe::cli::transcribe::Backend;
-use codex_pipe::llm::LlmState;
+use codex_pipe::llm::{LlmConfig, LlmState};
 use codex_pipe::server::{
     self, api_key_policy, ConfigError, ServerConfig, ServerState, SimBackend, DEFAULT_CONCURRENCY,
     DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT,
 };
 use codex_pipe::sim::SimConfig;
-use codex_pipe::upstream::responses::DEFAULT_RESPONSES_BASE_URL;
+use codex_pipe::upstream::responses::{
+    ResponsesClient, ResponsesConfig, DEFAULT_RESPONSES_BASE_URL,
+};
+use codex_pipe::upstream::transcribe::Transcriber;
 use codex_pipe::upstream::{http_client, DEFAULT_TRANSCRIBE_URL};
 use codex_pipe_protocols::models::{ModelCatalog, ModelConfig};
 
@@ -84,9 +88,15 @@ struct Args {
     /// SILK and raw-PCM decoding options.
     #[command(flatten)]
     decode: DecodeArgs,
-    /// Login options.
+    /// Login options (`--auth-file` is repeatable: one account each).
     #[command(flatten)]
     auth: AuthArgs,
+    /// Several accounts and several instances.
+    #[command(flatten)]
+    pool: PoolArgs,
+    /// Client keys, usage log, metrics.
+    #[command(flatten)]
+    observe: ObservabilityArgs,
     /// Connection options.
     #[command(flatten)]
     http: HttpArgs,
@@ -127,7 +137,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot resolve --host {}", args.host))?
         .collect();
-    let policy = api_key_policy(&args.host, &addrs, args.api_key.as_deref(), args.no_api_key)?;
+    let policy = match &args.observe.api_keys_file {
+        Some(_) => server::ApiKeyPolicy::Open,
+        None => api_key_policy(&args.host, &addrs, args.api_key.as_deref(), args.no_api_key)?,
+    };
+    let policy = args.observe.key_policy(policy, args.api_key.as_deref())?;
     for (flag, value) in [
         ("--max-upload-mb", args.max_upload_mb),
         ("--concurrency", args.concurrency as u64),
@@ -148,14 +162,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let catalog = model_catalog(&args)?;
     let (source, url, responses_url) = match args.backend {
         Backend::Real => (
-            args.auth.source(),
+            None,
             args.transcribe_endpoint.clone(),
             args.upstream_base_url.clone(),
         ),
         Backend::Sim => {
             let sim = SimBackend::start(SimConfig::default()).await?;
             let pair = (
-                sim.auth_source(),
+                Some(sim.auth_source()),
                 sim.transcribe_url(),
                 codex_pipe::sim::responses::responses_base_url(&sim.sim.base_url()),
             );
@@ -167,19 +181,40 @@ async fn run(args: Args) -> anyhow::Result<()> {
             pair
         }
     };
-    let auth = source.build(http.clone())?;
-    eprintln!("codex-pipe-proxy: ChatGPT login: {}", auth.describe());
+    let pool = args.pool.build(&args.auth, source, &http)?;
+    pool.reset_disabled().await;
+    let auth = pool.primary_auth().clone();
+    if pool.len() == 1 {
+        eprintln!("codex-pipe-proxy: ChatGPT login: {}", auth.describe());
+    } else {
+        eprintln!(
+            "codex-pipe-proxy: {} ChatGPT accounts ({}), strategy {}",
+            pool.len(),
+            pool.names().join(", "),
+            pool.strategy()
+        );
+    }
+    let metrics = args.observe.metrics_state(&pool).await?;
     let listener = tokio::net::TcpListener::bind(addrs.as_slice())
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
     let local = listener.local_addr()?;
-    let keyed = matches!(config.api_key, server::ApiKeyPolicy::Required(_));
+    let keyed = !matches!(config.api_key, server::ApiKeyPolicy::Open);
     println!(
         "codex-pipe-proxy listening on http://{local}/v1 (chat, responses, models, audio transcriptions; API key {})",
         if keyed { "required" } else { "not required" }
     );
-    let llm = LlmState::new(http.clone(), auth.clone(), responses_url, catalog);
-    let state = ServerState::new(config, http, auth, url).with_llm(llm);
+    let responses = ResponsesConfig {
+        base_url: responses_url,
+        ..ResponsesConfig::default()
+    };
+    let upstream = ResponsesClient::with_pool(http.clone(), pool.clone(), responses);
+    let llm = LlmState::from_parts(upstream, catalog, LlmConfig::default());
+    let mut state = ServerState::new(config, http.clone(), auth, url.clone()).with_llm(llm);
+    state.transcriber = Transcriber::with_pool(http, pool, url);
+    if let Some(metrics) = metrics {
+        state = state.with_metrics(metrics);
+    }
     server::serve(listener, state, async {
         shutdown_signal().await;
         eprintln!("codex-pipe-proxy: shutting down, finishing requests in flight");

@@ -12,9 +12,11 @@
 //! | 5 | no usable login (auth.json missing, expired and not refreshable) |
 //! | 6 | the upstream endpoint failed or rejected the request |
 
+pub mod accounts;
 pub mod codec_args;
 pub mod convert;
 pub mod net_args;
+pub mod pool_args;
 pub mod probe;
 pub mod sim;
 pub mod transcribe;

@@ -25,6 +25,7 @@ use futures::StreamExt;
 use super::error::{failure_of_read, LlmError};
 use super::sse::{stream_response, InBand};
 use super::{subagent_of, LlmState};
+use crate::server::metrics::RequestSlot;
 use crate::upstream::responses::{ResponsesStream, UpstreamRequest};
 
 /// The Chat Completions streaming transcoder: upstream SSE events → Chat chunks.
@@ -37,6 +38,8 @@ pub(crate) struct ChatTranscoder {
     /// A failure that came before any content: answered as an HTTP error.
     pending: Option<UpstreamFailure>,
     committed: Cell<bool>,
+    /// Receives the final usage for metrics and the usage log.
+    slot: Option<RequestSlot>,
 }
 
 impl ChatTranscoder {
@@ -48,11 +51,15 @@ impl ChatTranscoder {
             held: Vec::new(),
             pending: None,
             committed: Cell::new(false),
+            slot: None,
         }
     }
 
     fn flush(&mut self, out: &mut BytesMut) -> Result<(), ProtocolError> {
         for event in self.events.drain(..) {
+            if let (ChatEvent::Usage(u), Some(slot)) = (&event, &self.slot) {
+                slot.set_usage(*u);
+            }
             if !self.committed.get() {
                 if event.is_metadata() {
                     self.held.push(event);
@@ -125,9 +132,11 @@ fn unix_now() -> u64 {
 /// `POST /v1/chat/completions`.
 pub(crate) async fn handle(
     State(state): State<LlmState>,
+    slot: Option<axum::Extension<RequestSlot>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, LlmError> {
+    let slot = slot.map(|axum::Extension(s)| s);
     let (state, headers, body) = (&state, &headers, &body[..]);
     let mut req = parse_request(body)?;
     let requested = req.model.clone();
@@ -148,9 +157,16 @@ pub(crate) async fn handle(
         session_id: req.prompt_cache_key.clone(),
         subagent: req.subagent.clone().or_else(|| subagent_of(headers)),
     };
+    if let Some(slot) = &slot {
+        slot.set_model(&config.model);
+    }
     let upstream = state.upstream().stream(&upstream_req).await?;
+    if let Some(slot) = &slot {
+        slot.set_upstream(upstream.account.clone(), upstream.waited);
+    }
     if req.stream {
-        let transcoder = ChatTranscoder::new(encoded.tool_names, config);
+        let mut transcoder = ChatTranscoder::new(encoded.tool_names, config);
+        transcoder.slot = slot;
         stream_response(
             upstream.body,
             transcoder,
@@ -159,7 +175,7 @@ pub(crate) async fn handle(
         )
         .await
     } else {
-        aggregate(upstream, encoded.tool_names, config).await
+        aggregate(upstream, encoded.tool_names, config, slot).await
     }
 }
 
@@ -168,6 +184,7 @@ async fn aggregate(
     upstream: ResponsesStream,
     tool_names: ToolNameMap,
     config: ChatStreamConfig,
+    slot: Option<RequestSlot>,
 ) -> Result<Response, LlmError> {
     let mut ingress = ResponsesIngress::new(tool_names);
     let mut aggregator = ChatCompletionAggregator::new(config);
@@ -188,6 +205,9 @@ async fn aggregate(
             Err(e) => return Err(LlmError::Failure(failure_of_read(&e))),
         }
         for event in events.drain(..) {
+            if let (ChatEvent::Usage(u), Some(slot)) = (&event, &slot) {
+                slot.set_usage(*u);
+            }
             aggregator.push(&event);
         }
         if ingress.is_terminated() {
@@ -196,8 +216,12 @@ async fn aggregate(
     }
     ingress.finish(&mut events);
     for event in events.drain(..) {
+        if let (ChatEvent::Usage(u), Some(slot)) = (&event, &slot) {
+            slot.set_usage(*u);
+        }
         aggregator.push(&event);
     }
+
     let body = aggregator.finish()?;
     Ok(super::responses::json_response(body, upstream.headers))
 }

@@ -200,10 +200,14 @@ fn session_of(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 /// `POST /v1/responses`.
 pub(crate) async fn handle(
     State(state): State<LlmState>,
+    slot: Option<axum::Extension<crate::server::metrics::RequestSlot>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, LlmError> {
     let (state, headers, body) = (&state, &headers, &body[..]);
+    if let (Some(slot), Ok(peek)) = (&slot, serde_json::from_slice::<Peek<'_>>(body)) {
+        slot.set_model(peek.model.as_deref().unwrap_or_default());
+    }
     let body = resolve_model(state, body)?;
     let fixed = fixup_responses_request(&body)?;
     if !fixed.dropped.is_empty() {
@@ -215,6 +219,9 @@ pub(crate) async fn handle(
         body: Bytes::from(fixed.body),
     };
     let upstream = state.upstream().stream(&req).await?;
+    if let Some(axum::Extension(slot)) = &slot {
+        slot.set_upstream(upstream.account.clone(), upstream.waited);
+    }
     if fixed.client_stream {
         let transcoder = PassthroughTranscoder::new(fixed.tool_names);
         stream_response(

@@ -25,6 +25,8 @@ pub enum ApiKeyPolicy {
     /// No key is checked (only allowed on a loopback address, see
     /// [`super::api_key_policy`]).
     Open,
+    /// One of several named keys (`--api-keys-file`, [`super::api_keys`]).
+    Named(Arc<super::api_keys::ApiKeys>),
 }
 
 impl std::fmt::Debug for ApiKeyPolicy {
@@ -32,6 +34,7 @@ impl std::fmt::Debug for ApiKeyPolicy {
         match self {
             ApiKeyPolicy::Required(_) => f.write_str("Required(<redacted>)"),
             ApiKeyPolicy::Open => f.write_str("Open"),
+            ApiKeyPolicy::Named(keys) => write!(f, "Named({} keys)", keys.len()),
         }
     }
 }
@@ -39,15 +42,18 @@ impl std::fmt::Debug for ApiKeyPolicy {
 impl ApiKeyPolicy {
     /// `true` when `headers` satisfy the policy.
     pub fn allows(&self, headers: &HeaderMap) -> bool {
-        let ApiKeyPolicy::Required(key) = self else {
-            return true;
-        };
-        presented_keys(headers).any(|presented| bool::from(presented.ct_eq(key.as_bytes())))
+        match self {
+            ApiKeyPolicy::Required(key) => {
+                presented_keys(headers).any(|presented| bool::from(presented.ct_eq(key.as_bytes())))
+            }
+            ApiKeyPolicy::Open => true,
+            ApiKeyPolicy::Named(keys) => keys.identify(headers).is_some(),
+        }
     }
 }
 
 /// Every key the request presents, in the headers listed in the module docs.
-fn presented_keys(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn presented_keys(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
     let bearer = headers
         .get_all(header::AUTHORIZATION)
         .iter()
@@ -72,6 +78,17 @@ pub async fn require_api_key(
     request: Request,
     next: Next,
 ) -> Response {
+    if let ApiKeyPolicy::Named(keys) = &policy {
+        return match keys.identify(request.headers()) {
+            Some(name) => {
+                if let Some(slot) = request.extensions().get::<super::metrics::RequestSlot>() {
+                    slot.set_key(name);
+                }
+                next.run(request).await
+            }
+            None => ApiError::invalid_api_key().into_response(),
+        };
+    }
     if policy.allows(request.headers()) {
         next.run(request).await
     } else {

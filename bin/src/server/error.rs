@@ -253,6 +253,23 @@ impl From<&TranscribeError> for ApiError {
             TranscribeError::Codec(c) => c.into(),
             TranscribeError::Auth(a) => a.into(),
             TranscribeError::Status { status, body } => upstream_status(*status, body),
+            TranscribeError::Accounts(p) => {
+                let status = p.failure().kind.http_status();
+                Self::new(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::TOO_MANY_REQUESTS),
+                    if status == 429 {
+                        "rate_limit_error"
+                    } else {
+                        "permission_error"
+                    },
+                    if status == 429 {
+                        "usage_limit_reached"
+                    } else {
+                        "no_usable_account"
+                    },
+                    p.to_string(),
+                )
+            }
             TranscribeError::Transport(_) | TranscribeError::BadResponse(_) => Self::new(
                 StatusCode::BAD_GATEWAY,
                 "server_error",

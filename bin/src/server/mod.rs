@@ -18,8 +18,10 @@
 //! (`--no-api-key` says so explicitly); a non-loopback address without a key is refused, because
 //! the proxy spends its operator's ChatGPT login on behalf of whoever can reach it.
 
+pub mod api_keys;
 pub mod auth_layer;
 pub mod error;
+pub mod metrics;
 pub mod transcriptions;
 
 use std::future::Future;
@@ -157,6 +159,8 @@ pub struct ServerState {
     /// The LLM surfaces (`/v1/chat/completions`, `/v1/responses`, `/v1/models`, `/health`),
     /// when configured ([`ServerState::with_llm`]).
     pub llm: Option<crate::llm::LlmState>,
+    /// `GET /metrics`, the metering layer and the usage log ([`ServerState::with_metrics`]).
+    pub metrics: Option<metrics::MetricsState>,
 }
 
 impl ServerState {
@@ -175,7 +179,15 @@ impl ServerState {
             config: Arc::new(config),
             upstream_permits: Arc::new(Semaphore::new(permits)),
             llm: None,
+            metrics: None,
         }
+    }
+
+    /// Also serve `GET /metrics` (behind the API-key layer) and meter every request
+    /// ([`metrics::meter`]).
+    pub fn with_metrics(mut self, metrics: metrics::MetricsState) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Also serve the LLM surfaces of [`crate::llm::llm_router`], behind the same API-key layer.
@@ -201,14 +213,29 @@ pub fn router(state: ServerState) -> Router {
             auth_layer::require_api_key,
         ))
     });
+    let metering = state.metrics.clone();
     let app = Router::new()
         .route("/healthz", get(healthz))
         .merge(api)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
-    match llm {
+        .with_state(state.clone());
+    let app = match llm {
         Some(llm) => app.merge(llm),
+        None => app,
+    };
+    match metering {
+        Some(m) => app
+            .merge(
+                Router::new()
+                    .route("/metrics", get(metrics::render))
+                    .with_state(m.clone())
+                    .route_layer(middleware::from_fn_with_state(
+                        state.config.api_key.clone(),
+                        auth_layer::require_api_key,
+                    )),
+            )
+            .layer(middleware::from_fn_with_state(m, metrics::meter)),
         None => app,
     }
 }
