@@ -22,6 +22,8 @@ use serde_json::json;
 
 #[path = "accounts/redis.rs"]
 mod redis;
+#[path = "support/redis_server.rs"]
+mod redis_server;
 
 /// Upper bound for any single test.
 const LIMIT: Duration = Duration::from_secs(60);

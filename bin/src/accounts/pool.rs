@@ -277,6 +277,16 @@ impl AccountPool {
         let a = &inner.accounts[index];
         a.started.fetch_add(1, Ordering::Relaxed);
         metrics::record_account_request(&a.name);
+        {
+            // A cooldown that has passed: the account is available again (gauge included).
+            let mut st = lock(&a.status);
+            if st.cooldown_until_ms != 0 && st.cooldown_until_ms <= super::unix_ms() {
+                st.cooldown_until_ms = 0;
+                if st.disabled.is_none() {
+                    metrics::record_account_state(&a.name, metrics::AccountState::Available);
+                }
+            }
+        }
         if let Some(key) = sticky_key {
             let mut map = lock(&inner.sticky);
             if map.len() >= MAX_STICKY_ENTRIES {

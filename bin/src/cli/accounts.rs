@@ -21,6 +21,11 @@ pub struct AccountsArgs {
     /// What to do.
     #[command(subcommand)]
     pub command: AccountsCommand,
+}
+
+/// The flags of both subcommands.
+#[derive(Debug, Args)]
+pub struct AccountsOptions {
     /// Which accounts, and the shared store.
     #[command(flatten)]
     pub pool: PoolArgs,
@@ -31,7 +36,7 @@ pub struct AccountsArgs {
     #[command(flatten)]
     pub http: HttpArgs,
     /// Print JSON (one array of objects) instead of a table.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -39,9 +44,9 @@ pub struct AccountsArgs {
 #[derive(Debug, Subcommand)]
 pub enum AccountsCommand {
     /// Name, email, plan, state, cooldown end and last quota snapshot of every account.
-    List,
+    List(AccountsOptions),
     /// Refresh logins that need it, re-enable usable ones, and report.
-    Check,
+    Check(AccountsOptions),
 }
 
 /// One account as printed.
@@ -62,11 +67,15 @@ struct Row {
 /// # Errors
 /// Unusable flags, the HTTP client.
 pub async fn run(args: AccountsArgs) -> anyhow::Result<u8> {
+    let (check, args) = match args.command {
+        AccountsCommand::List(o) => (false, o),
+        AccountsCommand::Check(o) => (true, o),
+    };
     let http = crate::upstream::http_client(&args.http.config())?;
     let pool = args.pool.build(&args.auth, None, &http)?;
     let mut checks = vec![None; pool.len()];
     let mut failed = false;
-    if matches!(args.command, AccountsCommand::Check) {
+    if check {
         for (i, slot) in checks.iter_mut().enumerate() {
             let outcome = check_one(&pool, i).await;
             failed |= outcome.is_err();

@@ -2,66 +2,14 @@
 //! `redis-server`, started here on a free loopback port and stopped when the test ends
 //! (`scripts/setup` installs it).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use codex_pipe::accounts::{RedisStore, Strategy};
+use codex_pipe::accounts::Strategy;
 use codex_pipe::sim::oauth::SimRefusal;
 
+use super::redis_server::RedisServer;
 use super::{ask, shared, within, Backend, ACCOUNTS};
-
-/// A `redis-server` child process on a loopback port; killed on drop.
-struct RedisServer {
-    child: Option<Child>,
-    url: String,
-}
-
-impl RedisServer {
-    async fn start() -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "redis-server is not installed: run scripts/setup (apt-get install redis-server)",
-            );
-        let server = RedisServer {
-            child: Some(child),
-            url: format!("redis://127.0.0.1:{port}/"),
-        };
-        let store = server.store("probe:");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while store.ping().await.is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        server
-    }
-
-    fn store(&self, prefix: &str) -> RedisStore {
-        RedisStore::open(&self.url, prefix).expect("redis url")
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_requests_on_two_processes_meeting_an_expired_token_refresh_once() {
