@@ -359,6 +359,36 @@ impl AccountPool {
         }
     }
 
+    /// Records an error answer on `lease`: a 429 cools the account down ([`Self::rate_limited`]),
+    /// a 403 disables it ([`Self::forbidden`], reason from `message`); other statuses change
+    /// nothing. Returns `true` when the request should move to another account (counted in
+    /// `codex_pipe_upstream_retries_total`).
+    pub async fn refused(
+        &self,
+        lease: &Lease,
+        status: u16,
+        retry_after: Option<Duration>,
+        resets_at: Option<u64>,
+        message: &str,
+    ) -> bool {
+        let (moved, reason) = match status {
+            429 => (
+                self.rate_limited(lease, retry_after, resets_at).await,
+                "rate_limited",
+            ),
+            403 => (
+                self.forbidden(lease, &forbidden_reason(message)).await,
+                "forbidden",
+            ),
+            _ => return false,
+        };
+        if moved {
+            metrics::record_retry(reason);
+            tracing::info!(account = %lease.name, status, "moving the request to another account");
+        }
+        moved
+    }
+
     /// Records a 429 on `lease`: the account cools down for `retry_after` (else until
     /// `resets_at`, Unix seconds, else [`DEFAULT_COOLDOWN`]). Returns `true` when the request
     /// should move to another account (the pool has more than one).
@@ -496,6 +526,21 @@ impl AccountPool {
             });
         }
         out
+    }
+}
+
+/// Why a 403 disables an account: a Cloudflare challenge page, or the backend's message.
+pub fn forbidden_reason(message: &str) -> String {
+    if message.contains("Just a moment")
+        || message.contains("<html")
+        || message.contains("<!DOCTYPE")
+    {
+        "Cloudflare challenge (HTTP 403)".to_owned()
+    } else {
+        format!(
+            "HTTP 403: {}",
+            message.chars().take(200).collect::<String>()
+        )
     }
 }
 

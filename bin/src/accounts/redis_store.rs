@@ -121,7 +121,8 @@ async fn timed<T>(
 }
 
 impl RedisStore {
-    /// A store at `url` (`redis://host:port/db`, `rediss://…`, `valkey://…`) with key `prefix`.
+    /// A store at `url` (`redis://[:password@]host:port/db` or `redis+unix:///path`; Valkey
+    /// speaks the same protocol; TLS is not built in) with key `prefix`.
     /// Does not connect yet: the first call does, and a server that is down at start-up only
     /// makes calls fail until it comes up.
     ///

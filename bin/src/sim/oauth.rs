@@ -35,6 +35,9 @@ use crate::auth::file::{self, FileError};
 use crate::auth::jwt::{self, AUTH_CLAIM, PROFILE_CLAIM};
 use crate::auth::CLIENT_ID;
 
+use self::refusal::refusal_response;
+pub use self::refusal::SimRefusal;
+
 /// Route of the token endpoint.
 pub const TOKEN_PATH: &str = "/oauth/token";
 
@@ -82,63 +85,11 @@ struct Login {
     refusal: Option<SimRefusal>,
 }
 
-/// How [`SimAuth::set_refusal`] makes one account answer every request that carries a valid
-/// token (protocols.md §1.10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SimRefusal {
-    /// 429 `{"error":{"type":"usage_limit_reached",…,"resets_in_seconds":N}}`.
-    UsageLimit {
-        /// Seconds until the limit resets, as sent in `resets_in_seconds` and `Retry-After`.
-        resets_in_seconds: u64,
-    },
-    /// 403 `{"detail":"Your account has been deactivated."}` (a banned account).
-    Banned,
-    /// 403 with Cloudflare's "Just a moment..." HTML page and `cf-mitigated: challenge`.
-    Challenge,
-}
-
 #[derive(Debug, Default)]
 struct TokenState {
     access_tokens: VecDeque<String>,
     refresh_token: Option<String>,
     retired_refresh_tokens: VecDeque<String>,
-}
-
-/// The answer of an account refused with `refusal`.
-fn refusal_response(refusal: SimRefusal) -> Response {
-    match refusal {
-        SimRefusal::UsageLimit { resets_in_seconds } => {
-            let resets_at = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs() + resets_in_seconds)
-                .unwrap_or_default();
-            let body = json!({"error": {"type": "usage_limit_reached",
-                "message": "The usage limit has been reached",
-                "plan_type": "plus", "resets_at": resets_at,
-                "resets_in_seconds": resets_in_seconds}});
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, resets_in_seconds.to_string())],
-                Json(body),
-            )
-                .into_response()
-        }
-        SimRefusal::Banned => (
-            StatusCode::FORBIDDEN,
-            Json(json!({"detail": "Your account has been deactivated."})),
-        )
-            .into_response(),
-        SimRefusal::Challenge => (
-            StatusCode::FORBIDDEN,
-            [
-                (header::CONTENT_TYPE, "text/html; charset=UTF-8"),
-                (header::HeaderName::from_static("cf-mitigated"), "challenge"),
-            ],
-            "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>",
-        )
-            .into_response(),
-    }
 }
 
 /// A set of freshly issued tokens.
@@ -611,5 +562,6 @@ async fn token_endpoint(State(sim): State<SimAuth>, req: Request) -> Response {
     }
 }
 
+mod refusal;
 #[cfg(test)]
 mod tests;

@@ -353,36 +353,18 @@ impl ResponsesClient {
             };
             match self.send_on(&url, &headers, req, &lease).await {
                 Ok(resp) => return Ok((resp, lease)),
-                Err(UpstreamError::Status(s)) if self.moves_on(&lease, &s).await => {
+                Err(UpstreamError::Status(s))
+                    if self
+                        .accounts
+                        .refused(&lease, s.status, s.retry_after, s.resets_at, &s.message)
+                        .await =>
+                {
                     tried.push(lease.index);
                     last = Some(UpstreamError::Status(s));
                 }
                 Err(e) => return Err(e),
             }
         }
-    }
-
-    /// Records a 429 (cooldown) or 403 (disabled) on `lease`; `true` when the request should move
-    /// to another account.
-    async fn moves_on(&self, lease: &Lease, s: &StatusError) -> bool {
-        let moved = match s.status {
-            429 => {
-                self.accounts
-                    .rate_limited(lease, s.retry_after, s.resets_at)
-                    .await
-            }
-            403 => self.accounts.forbidden(lease, &forbidden_reason(s)).await,
-            _ => false,
-        };
-        if moved {
-            crate::metrics::record_retry(if s.status == 429 {
-                "rate_limited"
-            } else {
-                "forbidden"
-            });
-            tracing::info!(account = %lease.name, status = s.status, "moving the request to another account");
-        }
-        moved
     }
 
     /// One account's attempts: one refresh after a 401, resends after 5xx and transport errors.
@@ -481,16 +463,6 @@ impl ResponsesClient {
             }
         }
         headers
-    }
-}
-
-/// Why a 403 disables an account: a Cloudflare challenge page, or the backend's message.
-pub fn forbidden_reason(s: &StatusError) -> String {
-    let m = &s.message;
-    if m.contains("Just a moment") || m.contains("<html") || m.contains("<!DOCTYPE") {
-        "Cloudflare challenge (HTTP 403)".to_owned()
-    } else {
-        format!("HTTP 403: {}", m.chars().take(200).collect::<String>())
     }
 }
 

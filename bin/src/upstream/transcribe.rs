@@ -410,14 +410,16 @@ impl Transcriber {
             .await
             .map_err(|e| TranscribeError::Transport(error_chain(&e)))?;
         let parsed = super::responses::parse_status_error(status, &body, header_retry);
-        let moved = if status == 429 {
-            self.accounts
-                .rate_limited(lease, parsed.retry_after, parsed.resets_at)
-                .await
-        } else {
-            let reason = super::responses::forbidden_reason(&parsed);
-            self.accounts.forbidden(lease, &reason).await
-        };
+        let moved = self
+            .accounts
+            .refused(
+                lease,
+                status,
+                parsed.retry_after,
+                parsed.resets_at,
+                &parsed.message,
+            )
+            .await;
         let end = body.len().min(ERROR_BODY_CLIP);
         let as_error = || TranscribeError::Status {
             status,
