@@ -310,6 +310,63 @@ async fn a_401_refreshes_that_account_once_and_a_403_disables_without_refresh() 
     .await;
 }
 
+#[tokio::test]
+async fn a_limit_reported_in_the_stream_before_any_byte_moves_the_chat_to_another_account() {
+    within(async {
+        let backend = Backend::start().await;
+        let client = backend.client(backend.dir.path(), None, strategy(Strategy::LeastUsed));
+        let pool = client.accounts().clone();
+        let state = codex_pipe::llm::LlmState::from_parts(
+            client,
+            codex_pipe_protocols::models::ModelCatalog::builtin("gpt-5.4"),
+            codex_pipe::llm::LlmConfig::default(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, codex_pipe::llm::llm_router(state)).await;
+        });
+        backend.sim.auth().set_refusal(
+            "acct-a",
+            Some(SimRefusal::StreamedLimit {
+                retry_after_seconds: 20,
+            }),
+        );
+        let http = reqwest::Client::new();
+        for stream in [true, false] {
+            let body = json!({"model": "gpt-5.4", "stream": stream,
+                              "messages": [{"role": "user", "content": "hi"}]});
+            let r = http
+                .post(format!("{base}/v1/chat/completions"))
+                .json(&body)
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(r.status(), 200);
+            let text = r.text().await.expect("body");
+            assert!(!text.contains("rate_limit"), "{text}");
+            assert!(text.contains("simulator"), "{text}");
+        }
+        assert_eq!(backend.accepted(), [0, 1, 1]);
+        let views = pool.views().await;
+        let a = views.iter().find(|v| v.name == "a").expect("a");
+        let until = a.cooldown_until_ms.expect("a cools down");
+        let left = until.saturating_sub(codex_pipe_now_ms());
+        assert!(left > 15_000 && left <= 20_000, "{left}");
+        server.abort();
+    })
+    .await;
+}
+
+fn codex_pipe_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
+}
+
 /// A pool config sharing state through `store`.
 fn shared(s: Strategy, store: RedisStore) -> PoolConfig {
     PoolConfig {

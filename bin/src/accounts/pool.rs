@@ -185,6 +185,11 @@ impl AccountPool {
         self.inner.accounts.iter().map(|a| a.name.clone()).collect()
     }
 
+    /// The position of the account named `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.inner.accounts.iter().position(|a| &*a.name == name)
+    }
+
     /// The login of the first account (what a one-login proxy used).
     pub fn primary_auth(&self) -> &AuthStore {
         &self.inner.accounts[0].auth

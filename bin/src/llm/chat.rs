@@ -15,6 +15,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use codex_pipe_engine::{ByteStreamExt, ReadError, SseEncoder, SseEvent, Transcoder};
+use codex_pipe_protocols::canonical::FailureKind;
 use codex_pipe_protocols::openai_chat::{
     parse_request, ChatCompletionAggregator, ChatStreamConfig, ChatStreamEgress, OpenAiError,
 };
@@ -160,23 +161,58 @@ pub(crate) async fn handle(
     if let Some(slot) = &slot {
         slot.set_model(&config.model);
     }
-    let upstream = state.upstream().stream(&upstream_req).await?;
-    if let Some(slot) = &slot {
-        slot.set_upstream(upstream.account.clone(), upstream.waited);
+    let mut upstream = state.upstream().stream(&upstream_req).await?;
+    loop {
+        if let Some(slot) = &slot {
+            slot.set_upstream(upstream.account.clone(), upstream.waited);
+        }
+        let account = upstream.account.clone();
+        let result = if req.stream {
+            let mut transcoder = ChatTranscoder::new(encoded.tool_names.clone(), config.clone());
+            transcoder.slot.clone_from(&slot);
+            stream_response(
+                upstream.body,
+                transcoder,
+                state.config().keep_alive,
+                upstream.headers,
+            )
+            .await
+        } else {
+            aggregate(
+                upstream,
+                encoded.tool_names.clone(),
+                config.clone(),
+                slot.clone(),
+            )
+            .await
+        };
+        // A usage limit reported in-stream before any byte went out: another account may answer.
+        let Some(failure) = result.as_ref().err().and_then(usage_limit) else {
+            return result;
+        };
+        match state
+            .upstream()
+            .stream_elsewhere(&upstream_req, &account, failure)
+            .await?
+        {
+            Some(next) => upstream = next,
+            None => return result,
+        }
     }
-    if req.stream {
-        let mut transcoder = ChatTranscoder::new(encoded.tool_names, config);
-        transcoder.slot = slot;
-        stream_response(
-            upstream.body,
-            transcoder,
-            state.config().keep_alive,
-            upstream.headers,
-        )
-        .await
-    } else {
-        aggregate(upstream, encoded.tool_names, config, slot).await
-    }
+}
+
+/// The failure of `e` when it is a usage limit (`rate_limit_exceeded`, `usage_limit_reached`,
+/// `insufficient_quota`).
+fn usage_limit(e: &LlmError) -> Option<&UpstreamFailure> {
+    let failure = match e {
+        LlmError::Failure(f) | LlmError::Protocol(ProtocolError::Upstream(f)) => f,
+        _ => return None,
+    };
+    matches!(
+        failure.kind,
+        FailureKind::RateLimited | FailureKind::QuotaExceeded
+    )
+    .then_some(failure)
 }
 
 /// The non-streaming answer: the upstream stream folded by [`ChatCompletionAggregator`].

@@ -129,6 +129,7 @@ impl SimAuthRejection {
             Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::MissingAccount | Self::AccountMismatch => StatusCode::FORBIDDEN,
             Self::Refused(SimRefusal::UsageLimit { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Refused(SimRefusal::StreamedLimit { .. }) => StatusCode::OK,
             Self::Refused(_) => StatusCode::FORBIDDEN,
         }
     }

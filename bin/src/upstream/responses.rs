@@ -136,6 +136,29 @@ pub enum UpstreamError {
     },
 }
 
+impl UpstreamError {
+    /// A short name for the metrics' `kind` label: `rate_limited`, `forbidden`,
+    /// `unauthorized`, `client_error`, `server_error`, `no_account`, `auth`, `connect`, `body`,
+    /// `idle_timeout`, `other`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UpstreamError::Status(s) => match s.status {
+                429 => "rate_limited",
+                403 => "forbidden",
+                401 => "unauthorized",
+                400..=499 => "client_error",
+                _ => "server_error",
+            },
+            UpstreamError::Accounts(_) => "no_account",
+            UpstreamError::Auth(_) => "auth",
+            UpstreamError::Connect(_) => "connect",
+            UpstreamError::Body(_) => "body",
+            UpstreamError::IdleTimeout { .. } => "idle_timeout",
+            _ => "other",
+        }
+    }
+}
+
 /// An error status from the backend, with what its body and headers said
 /// (protocols.md §1.10: `{"detail":…}` or `{"error":{message,type,code,resets_in_seconds,…}}`).
 #[derive(Debug, Clone, PartialEq)]
@@ -283,9 +306,52 @@ impl ResponsesClient {
     /// [`UpstreamError::Auth`], [`UpstreamError::Status`] for an error status (after one
     /// refresh on 401 and up to `max_retries` resends on 5xx), [`UpstreamError::Connect`].
     pub async fn stream(&self, req: &UpstreamRequest) -> Result<ResponsesStream, UpstreamError> {
+        self.stream_from(req, Vec::new()).await
+    }
+
+    /// After a stream from `account` failed with a usage limit before any byte reached the
+    /// client (an in-stream `response.failed` with `rate_limit_exceeded` /
+    /// `usage_limit_reached`, protocols.md §1.10): cools `account` down until the failure's
+    /// reset and streams `req` from another account. `Ok(None)` when no other account can be
+    /// tried (a single login): the caller reports the failure as it is.
+    ///
+    /// # Errors
+    /// As [`Self::stream`].
+    pub async fn stream_elsewhere(
+        &self,
+        req: &UpstreamRequest,
+        account: &str,
+        failure: &UpstreamFailure,
+    ) -> Result<Option<ResponsesStream>, UpstreamError> {
+        let Some(index) = self.accounts.index_of(account) else {
+            return Ok(None);
+        };
+        let lease = Lease {
+            index,
+            name: account.into(),
+        };
+        let (retry, resets) = (failure.retry_after, failure.resets_at);
+        if !self
+            .accounts
+            .refused(&lease, 429, retry, resets, &failure.message)
+            .await
+        {
+            return Ok(None);
+        }
+        self.stream_from(req, vec![index]).await.map(Some)
+    }
+
+    async fn stream_from(
+        &self,
+        req: &UpstreamRequest,
+        tried: Vec<usize>,
+    ) -> Result<ResponsesStream, UpstreamError> {
         let url = format!("{}/responses", self.config.base_url);
         let started = std::time::Instant::now();
-        let (resp, lease) = self.send(&url, req, "text/event-stream").await?;
+        let (resp, lease) = self
+            .send(&url, req, "text/event-stream", tried)
+            .await
+            .inspect_err(|e| crate::metrics::record_upstream_failure(e.kind()))?;
         let headers = codex_headers(resp.headers());
         Ok(ResponsesStream {
             headers,
@@ -302,7 +368,10 @@ impl ResponsesClient {
     /// [`UpstreamError::TooLarge`] while reading the answer.
     pub async fn compact(&self, req: &UpstreamRequest) -> Result<CompactResponse, UpstreamError> {
         let url = format!("{}/responses/compact", self.config.base_url);
-        let (resp, lease) = self.send(&url, req, "application/json").await?;
+        let (resp, lease) = self
+            .send(&url, req, "application/json", Vec::new())
+            .await
+            .inspect_err(|e| crate::metrics::record_upstream_failure(e.kind()))?;
         let headers = codex_headers(resp.headers());
         let mut body = idle_limited(resp.bytes_stream(), self.config.idle_timeout);
         let mut buf = Vec::new();
@@ -322,19 +391,20 @@ impl ResponsesClient {
         })
     }
 
-    /// Sends with the refresh, resend and account policy of the module docs.
+    /// Sends with the refresh, resend and account policy of the module docs, never on the
+    /// accounts in `tried`.
     async fn send(
         &self,
         url: &str,
         req: &UpstreamRequest,
         accept: &'static str,
+        mut tried: Vec<usize>,
     ) -> Result<(reqwest::Response, Lease), UpstreamError> {
         let url = Url::parse(url).map_err(|e| UpstreamError::InvalidUrl {
             url: url.to_owned(),
             reason: e.to_string(),
         })?;
         let headers = self.request_headers(req, accept);
-        let mut tried = Vec::new();
         let mut last: Option<UpstreamError> = None;
         loop {
             let lease = match self
@@ -487,9 +557,15 @@ where
             let mut body = state?;
             match tokio::time::timeout(idle, body.next()).await {
                 Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
-                Ok(Some(Err(e))) => Some((Err(UpstreamError::Body(e)), None)),
+                Ok(Some(Err(e))) => {
+                    crate::metrics::record_upstream_failure("body");
+                    Some((Err(UpstreamError::Body(e)), None))
+                }
                 Ok(None) => None,
-                Err(_) => Some((Err(UpstreamError::IdleTimeout { after: idle }), None)),
+                Err(_) => {
+                    crate::metrics::record_upstream_failure("idle_timeout");
+                    Some((Err(UpstreamError::IdleTimeout { after: idle }), None))
+                }
             }
         },
     ))

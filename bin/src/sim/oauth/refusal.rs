@@ -22,6 +22,12 @@ pub enum SimRefusal {
     Banned,
     /// 403 with Cloudflare's "Just a moment..." HTML page and `cf-mitigated: challenge`.
     Challenge,
+    /// `200 text/event-stream` whose first events are `response.created` and `response.failed`
+    /// with `rate_limit_exceeded`, "Please try again in Ns." (the limit reported in-stream).
+    StreamedLimit {
+        /// The `N` of the message.
+        retry_after_seconds: u64,
+    },
 }
 
 /// The answer of an account refused with `refusal`.
@@ -57,5 +63,24 @@ pub(super) fn refusal_response(refusal: SimRefusal) -> Response {
             "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>",
         )
             .into_response(),
+        SimRefusal::StreamedLimit {
+            retry_after_seconds,
+        } => {
+            let created = json!({"type": "response.created", "sequence_number": 0,
+                "response": {"id": "resp_sim_limited", "object": "response", "status": "in_progress"}});
+            let failed = json!({"type": "response.failed", "sequence_number": 1,
+                "response": {"id": "resp_sim_limited", "object": "response", "status": "failed",
+                    "error": {"code": "rate_limit_exceeded",
+                        "message": format!("Rate limit reached. Please try again in {retry_after_seconds}s.")}}});
+            let body = format!(
+                "event: response.created\ndata: {created}\n\nevent: response.failed\ndata: {failed}\n\n"
+            );
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/event-stream")],
+                body,
+            )
+                .into_response()
+        }
     }
 }
