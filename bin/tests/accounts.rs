@@ -62,8 +62,8 @@ impl Backend {
         copy
     }
 
-    /// A client over a pool of the logins in `dir` (only `only` when given).
-    fn client(&self, dir: &Path, only: Option<&str>, config: PoolConfig) -> ResponsesClient {
+    /// A pool of the logins in `dir` (only `only` when given).
+    fn pool(&self, dir: &Path, only: Option<&str>, config: PoolConfig) -> AccountPool {
         let http = http_client(&HttpConfig::default()).expect("http");
         let base = AuthSource {
             refresh_url: Some(self.sim.refresh_url()),
@@ -74,7 +74,13 @@ impl Backend {
             None => load::specs(&base, &[], Some(dir)),
         }
         .expect("specs");
-        let pool = AccountPool::from_specs(specs, &http, config).expect("pool");
+        AccountPool::from_specs(specs, &http, config).expect("pool")
+    }
+
+    /// A client over a pool of the logins in `dir` (only `only` when given).
+    fn client(&self, dir: &Path, only: Option<&str>, config: PoolConfig) -> ResponsesClient {
+        let http = http_client(&HttpConfig::default()).expect("http");
+        let pool = self.pool(dir, only, config);
         let config = ResponsesConfig {
             base_url: responses_base_url(&self.sim.base_url()),
             retry_backoff: Duration::from_millis(20),
@@ -365,6 +371,61 @@ fn codex_pipe_now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_millis() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transcription_refused_by_one_account_is_replayed_on_another() {
+    use codex_pipe::upstream::transcribe::{TranscribeError, TranscribeRequest, Transcriber};
+    within(async {
+        let backend = Backend::start().await;
+        let pool = backend.pool(backend.dir.path(), None, strategy(Strategy::LeastUsed));
+        let http = http_client(&HttpConfig::default()).expect("http");
+        let transcriber = Transcriber::with_pool(http, pool, backend.sim.transcribe_url());
+        let request = || {
+            let path =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/audio/silence_3s.opus");
+            TranscribeRequest {
+                input: codex_pipe_codecs::Input::File(std::fs::File::open(path).expect("fixture")),
+                options: codex_pipe_codecs::TranscodeOptions::default(),
+                language: None,
+                filename: None,
+                content_type: None,
+                want_duration: false,
+                progress: None,
+            }
+        };
+        backend.sim.auth().set_refusal(
+            "acct-a",
+            Some(SimRefusal::UsageLimit {
+                resets_in_seconds: 30,
+            }),
+        );
+        let t = transcriber
+            .transcribe(request())
+            .await
+            .expect("transcribed on b");
+        assert!(t.text.contains("ogg_opus"), "{}", t.text);
+        assert_eq!(backend.accepted(), [0, 1, 0]);
+        assert_eq!(backend.sim.received().len(), 1);
+        for id in ["acct-b", "acct-c"] {
+            backend.sim.auth().set_refusal(
+                id,
+                Some(SimRefusal::UsageLimit {
+                    resets_in_seconds: 5,
+                }),
+            );
+        }
+        let err = transcriber
+            .transcribe(request())
+            .await
+            .expect_err("all limited");
+        assert!(
+            matches!(err, TranscribeError::Accounts(PoolError::AllCoolingDown { retry_after, .. })
+                if retry_after <= Duration::from_secs(5)),
+            "{err:?}"
+        );
+    })
+    .await;
 }
 
 /// A pool config sharing state through `store`.

@@ -259,9 +259,9 @@ impl AccountPool {
             .unwrap_or_else(|| inner.cursor.fetch_add(1, Ordering::Relaxed));
         match pick(inner.strategy, &candidates, sticky, cursor, now) {
             Choice::Account(i) => Ok(self.lease(i, sticky_key)),
-            Choice::AllCoolingDown { until_ms } => Err(cooling(until_ms, now)),
-            Choice::NoneUsable => {
-                // Tried accounts that cool down still count: the client waits for the earliest.
+            Choice::AllCoolingDown { .. } | Choice::NoneUsable => {
+                // Accounts this request already tried cool down too: the client waits for the
+                // earliest of all.
                 let earliest = candidates
                     .iter()
                     .filter(|c| !c.disabled && c.cooldown_until_ms > now)
