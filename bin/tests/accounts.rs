@@ -424,6 +424,45 @@ async fn a_transcription_refused_by_one_account_is_replayed_on_another() {
                 if retry_after <= Duration::from_secs(5)),
             "{err:?}"
         );
+        // Through the server: the OpenAI 429 with the earliest reset as Retry-After.
+        let http = http_client(&HttpConfig::default()).expect("http");
+        let auth = AuthSource::default().build(http.clone()).expect("auth");
+        let config = codex_pipe::server::ServerConfig::new(codex_pipe::server::ApiKeyPolicy::Open);
+        let mut state = codex_pipe::server::ServerState::new(config, http.clone(), auth, "unused");
+        state.transcriber = transcriber.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(codex_pipe::server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        let audio = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/audio/silence_3s.opus"),
+        )
+        .expect("fixture");
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(audio).file_name("a.opus"),
+            )
+            .text("model", "whisper-1");
+        let r = http
+            .post(format!("{base}/v1/audio/transcriptions"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 429);
+        let retry: u64 = r.headers()["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("secs");
+        assert!((1..=5).contains(&retry), "{retry}");
+        server.abort();
     })
     .await;
 }

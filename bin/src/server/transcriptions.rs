@@ -100,7 +100,18 @@ async fn handle(
         Some(Err(e)) => {
             let api = ApiError::from(&e);
             tracing::warn!(status = %api.status, error = %e, "transcriptions: failed");
-            api.into_response()
+            let mut response = api.into_response();
+            // Every account cooling down: tell the client when the earliest resets.
+            if let Some(wait) = match &e {
+                TranscribeError::Accounts(p) => p.retry_after(),
+                _ => None,
+            } {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, secs.into());
+            }
+            response
         }
         None => ApiError::internal("the transcription did not start").into_response(),
     }
