@@ -103,7 +103,7 @@ async fn metrics_and_usage_log_count_a_known_mix_exactly() {
                    "messages": [{"role": "user", "content": format!("{PROMPT} {marker}")}]})
         };
         // The mix: 3 streamed chats (alice), 2 unary chats (bob), 1 rate-limited chat (alice),
-        // 1 streamed /v1/responses (bob), 1 chat without a key.
+        // 2 /v1/responses, streamed and not (bob), 1 chat without a key.
         let (mut input, mut output) = (0u64, 0u64);
         for _ in 0..3 {
             let r = post("/v1/chat/completions", Some("sk-alice-1"), chat(true, ""))
@@ -140,15 +140,30 @@ async fn metrics_and_usage_log_count_a_known_mix_exactly() {
         .expect("send");
         assert_eq!(r.status(), 429);
         assert!(r.headers().contains_key("retry-after"));
-        let r = post(
-            "/v1/responses",
-            Some("sk-bob-2"),
-            json!({"model": "gpt-5.4", "stream": true, "input": PROMPT, "instructions": "x"}),
-        )
-        .await
-        .expect("send");
-        assert_eq!(r.status(), 200);
-        assert!(r.text().await.expect("body").contains("response.completed"));
+        let (mut r_input, mut r_output) = (0u64, 0u64);
+        for stream in [true, false] {
+            let r = post(
+                "/v1/responses",
+                Some("sk-bob-2"),
+                json!({"model": "gpt-5.4", "stream": stream, "input": PROMPT, "instructions": "x"}),
+            )
+            .await
+            .expect("send");
+            assert_eq!(r.status(), 200);
+            let text = r.text().await.expect("body");
+            let usage = if stream {
+                text.lines()
+                    .filter_map(|l| l.strip_prefix("data: "))
+                    .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+                    .find(|v| v["type"] == "response.completed")
+                    .expect("response.completed")["response"]["usage"]
+                    .clone()
+            } else {
+                serde_json::from_str::<Value>(&text).expect("json")["usage"].clone()
+            };
+            r_input += usage["input_tokens"].as_u64().expect("input");
+            r_output += usage["output_tokens"].as_u64().expect("output");
+        }
         let r = post("/v1/chat/completions", None, chat(true, ""))
             .await
             .expect("send");
@@ -174,7 +189,7 @@ async fn metrics_and_usage_log_count_a_known_mix_exactly() {
         let deadline = Instant::now() + Duration::from_secs(5);
         let text = loop {
             let text = scrape().await.text().await.expect("text");
-            if value(&text, "codex_pipe_requests_total", &[]) >= 8.0 || Instant::now() > deadline {
+            if value(&text, "codex_pipe_requests_total", &[]) >= 9.0 || Instant::now() > deadline {
                 break text;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -189,9 +204,9 @@ async fn metrics_and_usage_log_count_a_known_mix_exactly() {
         assert_eq!(req("chat", "200", "alice"), 3.0, "{text}");
         assert_eq!(req("chat", "200", "bob"), 2.0);
         assert_eq!(req("chat", "429", "alice"), 1.0);
-        assert_eq!(req("responses", "200", "bob"), 1.0);
+        assert_eq!(req("responses", "200", "bob"), 2.0);
         assert_eq!(req("chat", "401", ""), 1.0);
-        assert_eq!(value(&text, "codex_pipe_requests_total", &[]), 8.0);
+        assert_eq!(value(&text, "codex_pipe_requests_total", &[]), 9.0);
         let model = ("gen_ai_request_model", "gpt-5.4");
         let tokens = |kind| {
             value(
@@ -203,6 +218,16 @@ async fn metrics_and_usage_log_count_a_known_mix_exactly() {
         assert_eq!(tokens("input"), input as f64, "{text}");
         assert_eq!(tokens("output"), output as f64);
         assert!(input > 0 && output > 0);
+        let r_tokens = |kind| {
+            value(
+                &text,
+                "codex_pipe_tokens_total",
+                &[("surface", "responses"), model, ("gen_ai_token_type", kind)],
+            )
+        };
+        assert_eq!(r_tokens("input"), r_input as f64, "{text}");
+        assert_eq!(r_tokens("output"), r_output as f64);
+        assert!(r_input > 0 && r_output > 0);
         assert_eq!(
             value(
                 &text,
@@ -240,7 +265,7 @@ async fn metrics_and_usage_log_count_a_known_mix_exactly() {
         let deadline = Instant::now() + Duration::from_secs(5);
         let log = loop {
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            if log.lines().count() >= 8 || Instant::now() > deadline {
+            if log.lines().count() >= 9 || Instant::now() > deadline {
                 break log;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -249,7 +274,7 @@ async fn metrics_and_usage_log_count_a_known_mix_exactly() {
             .lines()
             .map(|l| serde_json::from_str(l).expect("json line"))
             .collect();
-        assert_eq!(lines.len(), 8, "{log}");
+        assert_eq!(lines.len(), 9, "{log}");
         for forbidden in [
             PROMPT,
             "hello metrics",

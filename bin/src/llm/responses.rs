@@ -35,6 +35,7 @@ use serde_json::{Map, Value};
 use super::error::{failure_of_read, LlmError};
 use super::sse::{stream_response, InBand};
 use super::{subagent_of, LlmState};
+use crate::server::metrics::RequestSlot;
 use crate::upstream::responses::{ResponsesStream, UpstreamRequest};
 
 /// Event types after which the backend sends nothing more.
@@ -58,6 +59,8 @@ pub(crate) struct PassthroughTranscoder {
     tool_names: ToolNameMap,
     terminated: bool,
     last_sequence: Option<u64>,
+    /// Receives the final usage (read from the terminal event only) for metrics.
+    slot: Option<RequestSlot>,
 }
 
 impl PassthroughTranscoder {
@@ -66,8 +69,21 @@ impl PassthroughTranscoder {
             tool_names,
             terminated: false,
             last_sequence: None,
+            slot: None,
         }
     }
+}
+
+/// The token counts of a terminal `response.completed` / `response.incomplete` event.
+fn usage_of(data: &[u8]) -> Option<codex_pipe_protocols::Usage> {
+    let mut events = Vec::new();
+    ResponsesIngress::new(ToolNameMap::default())
+        .push(data, &mut events)
+        .ok()?;
+    events.into_iter().find_map(|e| match e {
+        ChatEvent::Usage(u) => Some(u),
+        _ => None,
+    })
 }
 
 /// `data` with shortened tool names restored; unchanged when none occurs.
@@ -93,6 +109,11 @@ impl Transcoder for PassthroughTranscoder {
             }
             if head.kind.as_deref().is_some_and(|k| TERMINAL.contains(&k)) {
                 self.terminated = true;
+                if let Some(slot) = &self.slot {
+                    if let Some(usage) = usage_of(frame.data()) {
+                        slot.set_usage(usage);
+                    }
+                }
             }
         }
         let event = frame.event().and_then(|e| std::str::from_utf8(e).ok());
@@ -200,7 +221,7 @@ fn session_of(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 /// `POST /v1/responses`.
 pub(crate) async fn handle(
     State(state): State<LlmState>,
-    slot: Option<axum::Extension<crate::server::metrics::RequestSlot>>,
+    slot: Option<axum::Extension<RequestSlot>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, LlmError> {
@@ -223,7 +244,8 @@ pub(crate) async fn handle(
         slot.set_upstream(upstream.account.clone(), upstream.waited);
     }
     if fixed.client_stream {
-        let transcoder = PassthroughTranscoder::new(fixed.tool_names);
+        let mut transcoder = PassthroughTranscoder::new(fixed.tool_names);
+        transcoder.slot = slot.map(|axum::Extension(s)| s);
         stream_response(
             upstream.body,
             transcoder,
@@ -232,7 +254,12 @@ pub(crate) async fn handle(
         )
         .await
     } else {
-        collect(upstream, &fixed.tool_names).await
+        collect(
+            upstream,
+            &fixed.tool_names,
+            slot.map(|axum::Extension(s)| s),
+        )
+        .await
     }
 }
 
@@ -249,7 +276,11 @@ struct Done {
 }
 
 /// The `stream:false` answer: the final `response` object (module docs).
-async fn collect(upstream: ResponsesStream, names: &ToolNameMap) -> Result<Response, LlmError> {
+async fn collect(
+    upstream: ResponsesStream,
+    names: &ToolNameMap,
+    slot: Option<RequestSlot>,
+) -> Result<Response, LlmError> {
     let mut ingress = ResponsesIngress::new(ToolNameMap::default());
     let mut events = Vec::new();
     let mut items: Vec<(u64, Value)> = Vec::new();
@@ -269,10 +300,16 @@ async fn collect(upstream: ResponsesStream, names: &ToolNameMap) -> Result<Respo
                 return Err(e.into());
             }
         }
-        if let Some(ChatEvent::Error(failure)) =
-            events.drain(..).find(|e| matches!(e, ChatEvent::Error(_)))
-        {
-            return Err(LlmError::Failure(failure));
+        for event in events.drain(..) {
+            match event {
+                ChatEvent::Error(failure) => return Err(LlmError::Failure(failure)),
+                ChatEvent::Usage(usage) => {
+                    if let Some(slot) = &slot {
+                        slot.set_usage(usage);
+                    }
+                }
+                _ => {}
+            }
         }
         let Ok(done) = serde_json::from_slice::<Done>(&data) else {
             continue;
