@@ -12,6 +12,7 @@ use codex_pipe::sim::{Sim, SimConfig};
 use serde_json::{json, Value};
 
 #[path = "support/redis_server.rs"]
+#[allow(dead_code)] // a helper shared with tests/accounts.rs, which uses all of it
 mod redis_server;
 use redis_server::RedisServer;
 

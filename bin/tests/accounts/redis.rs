@@ -124,6 +124,16 @@ async fn cooldowns_and_the_sticky_map_are_shared_and_redis_going_away_is_survive
             ask(p, None).await.expect("served without Redis");
         }
         assert!(!p1.accounts().shared_is_up() && !p2.accounts().shared_is_up());
+
+        // Redis comes back (empty, as after a restart without persistence): sharing resumes.
+        let _redis = RedisServer::start_on(redis.port()).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(p1.accounts().shared_is_up() && p2.accounts().shared_is_up()) {
+            assert!(Instant::now() < deadline, "Redis was not used again");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            ask(&p1, None).await.expect("served");
+            ask(&p2, None).await.expect("served");
+        }
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{:?}",

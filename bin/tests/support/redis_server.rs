@@ -20,6 +20,11 @@ impl RedisServer {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
+        Self::start_on(port).await
+    }
+
+    /// Starts a server on `port` and waits until it answers `PING`.
+    pub async fn start_on(port: u16) -> RedisServer {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
@@ -45,6 +50,16 @@ impl RedisServer {
     /// A store with key `prefix` on this server.
     pub fn store(&self, prefix: &str) -> RedisStore {
         RedisStore::open(&self.url, prefix).expect("redis url")
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.url
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port in the URL")
     }
 
     /// Stops the server now.
