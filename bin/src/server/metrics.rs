@@ -103,6 +103,14 @@ pub fn surface_of(path: &str) -> Option<&'static str> {
     })
 }
 
+/// The `GET /metrics` route with `state` applied, to merge into the app (behind its API-key
+/// layer). The metering itself is [`meter`], a layer on the whole app.
+pub fn routes(state: MetricsState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(render))
+        .with_state(state)
+}
+
 /// `GET /metrics`.
 pub async fn render(State(state): State<MetricsState>) -> Response {
     let Some(handle) = state.handle else {

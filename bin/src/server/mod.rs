@@ -227,13 +227,10 @@ pub fn router(state: ServerState) -> Router {
     match metering {
         Some(m) => app
             .merge(
-                Router::new()
-                    .route("/metrics", get(metrics::render))
-                    .with_state(m.clone())
-                    .route_layer(middleware::from_fn_with_state(
-                        state.config.api_key.clone(),
-                        auth_layer::require_api_key,
-                    )),
+                metrics::routes(m.clone()).route_layer(middleware::from_fn_with_state(
+                    state.config.api_key.clone(),
+                    auth_layer::require_api_key,
+                )),
             )
             .layer(middleware::from_fn_with_state(m, metrics::meter)),
         None => app,
