@@ -13,7 +13,7 @@
 //! | `codex_pipe_overhead_seconds` | histogram | `surface` (time to first byte minus the wait for the backend's answer) |
 //! | `codex_pipe_tokens_total` | counter | `surface`, `gen_ai_request_model`, `gen_ai_token_type` (`input`, `cached_input`, `output`, `reasoning`) |
 //! | `codex_pipe_requests_in_flight` | gauge | `surface` |
-//! | `codex_pipe_upstream_failures_total` | counter | `kind` |
+//! | `codex_pipe_upstream_failures_total` | counter | `kind` (see `UpstreamError::kind`) |
 //! | `codex_pipe_upstream_retries_total` | counter | `reason` (`rate_limited`, `forbidden`) |
 //! | `codex_pipe_token_refreshes_total` | counter | `account`, `outcome` (`ok`, `error`) |
 //! | `codex_pipe_account_requests_total` | counter | `account` |
