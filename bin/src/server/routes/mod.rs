@@ -95,16 +95,35 @@ pub fn router(state: AppState) -> Router {
             require_api_key,
         ));
     let allowed_hosts = state.config.allowed_hosts.clone();
-    Router::new()
+    let metering = state.metrics.clone();
+    let api_key = state.config.api_key.clone();
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/", get(ollama::root))
         .merge(anthropic::probes())
         .merge(keyed)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    // `GET /metrics` behind the key layer; the metering layer outermost, so it sees every
+    // request once and its whole body.
+    let app = match &metering {
+        Some(m) => app.merge(
+            crate::server::metrics::routes(m.clone())
+                .route_layer(middleware::from_fn_with_state(api_key, require_api_key)),
+        ),
+        None => app,
+    };
+    let app = app
         .layer(middleware::from_fn(protocol_errors))
-        .layer(middleware::from_fn_with_state(allowed_hosts, check_host))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(allowed_hosts, check_host));
+    match metering {
+        Some(m) => app.layer(middleware::from_fn_with_state(
+            m,
+            crate::server::metrics::meter,
+        )),
+        None => app,
+    }
 }
 
 /// `GET /healthz`: `200 {"status":"ok"}` while the process serves requests.
