@@ -373,6 +373,95 @@ async fn a_limit_reported_in_the_stream_before_any_byte_moves_the_chat_to_anothe
     .await;
 }
 
+/// The same move on every other surface (one responder helper serves them all): an in-stream
+/// usage limit before the first byte is answered by another account, streamed and folded. (A
+/// streamed `/v1/responses` passthrough relays `response.created` as it comes, so its limit
+/// arrives after the first byte and stays in-band, as the backend sent it.)
+#[tokio::test]
+async fn a_limit_reported_in_the_stream_moves_every_surface_to_another_account() {
+    let surfaces: [(&str, serde_json::Value); 7] = [
+        (
+            "/v1/responses",
+            json!({"model": "gpt-5.4", "stream": false, "input": "hi"}),
+        ),
+        (
+            "/v1/messages",
+            json!({"model": "gpt-5.4", "max_tokens": 64, "stream": true,
+                                "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        (
+            "/v1/messages",
+            json!({"model": "gpt-5.4", "max_tokens": 64,
+                                "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        (
+            "/v1beta/models/gpt-5.4:streamGenerateContent?alt=sse",
+            json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+        ),
+        (
+            "/v1beta/models/gpt-5.4:generateContent",
+            json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+        ),
+        (
+            "/api/chat",
+            json!({"model": "gpt-5.4", "stream": true,
+                             "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+        (
+            "/api/chat",
+            json!({"model": "gpt-5.4", "stream": false,
+                             "messages": [{"role": "user", "content": "hi"}]}),
+        ),
+    ];
+    within(async {
+        for (path, body) in surfaces {
+            let backend = Backend::start().await;
+            let client = backend.client(backend.dir.path(), None, strategy(Strategy::LeastUsed));
+            let pool = client.accounts().clone();
+            let transcriber = codex_pipe::upstream::transcribe::Transcriber::with_pool(
+                http_client(&HttpConfig::default()).expect("http"),
+                pool.clone(),
+                "unused",
+            );
+            let state = codex_pipe::server::AppState::new(
+                codex_pipe::server::ServerConfig::new(codex_pipe::server::ApiKeyPolicy::Open),
+                client,
+                transcriber,
+                codex_pipe_protocols::models::ModelCatalog::builtin("gpt-5.4"),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let base = format!("http://{}", listener.local_addr().expect("addr"));
+            let server = tokio::spawn(async move {
+                let _ = axum::serve(listener, codex_pipe::server::router(state)).await;
+            });
+            backend.sim.auth().set_refusal(
+                "acct-a",
+                Some(SimRefusal::StreamedLimit {
+                    retry_after_seconds: 20,
+                }),
+            );
+            let r = reqwest::Client::new()
+                .post(format!("{base}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(r.status(), 200, "{path} {body}");
+            let text = r.text().await.expect("body");
+            assert!(!text.contains("rate_limit"), "{path}: {text}");
+            assert!(text.contains("simulator"), "{path}: {text}");
+            assert_eq!(backend.accepted()[0], 0, "{path}");
+            let views = pool.views().await;
+            let a = views.iter().find(|v| v.name == "a").expect("a");
+            assert!(a.cooldown_until_ms.is_some(), "{path}: a cools down");
+            server.abort();
+        }
+    })
+    .await;
+}
+
 fn codex_pipe_now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -92,13 +92,22 @@ pub async fn handle(
 /// `POST /v1/responses/compact`.
 pub async fn handle_compact(
     State(state): State<AppState>,
+    slot: Option<Extension<RequestSlot>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
     let mut obj = parse_object(&body).map_err(reject)?;
     drop(body);
+    if let Some(Extension(slot)) = &slot {
+        slot.set_model(
+            obj.get("model")
+                .and_then(|m| m.as_str())
+                .unwrap_or_default(),
+        );
+    }
     resolve_model(&mut obj, &state.catalog);
     let fixed = fixup_compact_object(obj).map_err(reject)?;
+    let started = std::time::Instant::now();
     let answer_body = state
         .upstream_compact(&UpstreamRequest {
             session_id: session_of(&headers, fixed.prompt_cache_key),
@@ -107,6 +116,9 @@ pub async fn handle_compact(
         })
         .await
         .map_err(reject)?;
+    if let Some(Extension(slot)) = &slot {
+        slot.set_upstream(answer_body.account.clone(), started.elapsed());
+    }
     let body = if fixed.tool_names.is_empty() {
         answer_body.body
     } else {
