@@ -11,8 +11,9 @@
 //! | module | what |
 //! |---|---|
 //! | [`routes`] | one thin file per surface, the router, which protocol a path speaks |
-//! | [`layers`] | API key, upstream concurrency, unknown routes |
-//! | [`respond`] | the responder: stream or fold, commit on the first byte |
+//! | [`layers`] | API key (one key or named keys, [`api_keys`]), upstream concurrency, unknown routes |
+//! | [`respond`] | the responder: stream or fold, commit on the first byte; [`respond::call_and_respond`] adds the metering slot and the move to another account on a usage limit before the first byte |
+//! | [`metrics`] | `GET /metrics` and the metering layer (outermost: one record per request, when its body ends) |
 //! | [`error`] | the binary's failures as [`codex_pipe_protocols::ApiError`], rendered per protocol ([`error::Rejection`]) |
 //!
 //! **API key policy** ([`api_key_policy`]): with `--api-key KEY` every request must present
