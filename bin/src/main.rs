@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use codex_pipe::cli::{convert, probe, sim, transcribe, InputPathError, EXIT_USAGE};
+use codex_pipe::cli::{accounts, convert, probe, sim, transcribe, InputPathError, EXIT_USAGE};
 
 /// Transcribe audio with your ChatGPT login (`codex-pipe voice.silk`, `cat x.mp3 | codex-pipe -`),
 /// and inspect or convert audio files.
@@ -35,6 +35,8 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Run the offline simulated backend (a test double of the upstream endpoints).
     Sim(sim::SimArgs),
+    /// List the proxy's ChatGPT accounts and their state, or check (refresh) them.
+    Accounts(accounts::AccountsArgs),
 }
 
 /// Log filter: `CODEX_PIPE_LOG`, else `RUST_LOG` (tracing's `EnvFilter` syntax), else warnings.
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Some(Command::Probe(args)) => probe::run(&args),
         Some(Command::Convert(args)) => convert::run(&args),
         Some(Command::Sim(args)) => runtime().and_then(|rt| rt.block_on(sim::run(args))),
+        Some(Command::Accounts(args)) => runtime().and_then(|rt| rt.block_on(accounts::run(args))),
         Some(Command::Transcribe(args)) => transcribe_main(*args),
         None => transcribe_main(cli.transcribe),
     };

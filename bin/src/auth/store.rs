@@ -230,6 +230,74 @@ impl AuthStore {
         }
     }
 
+    /// The credentials in effect now, never refreshing (the account pool decides when to
+    /// refresh when several processes share a login). `--bearer` returns its token.
+    ///
+    /// # Errors
+    /// The file errors of [`AuthStore::credentials`].
+    pub async fn cached_credentials(&self) -> Result<Credentials, AuthError> {
+        match &self.mode {
+            Mode::Bearer(creds) => Ok(creds.clone()),
+            Mode::File(f) => f.current().await,
+        }
+    }
+
+    /// `true` when [`AuthStore::credentials`] would refresh `creds` before handing them out: the
+    /// access token expires within [`PROACTIVE_REFRESH_MARGIN`] and this store has not refreshed
+    /// in the last 5 minutes. Always `false` with `--bearer`.
+    pub fn wants_proactive_refresh(&self, creds: &Credentials) -> bool {
+        let Mode::File(f) = &self.mode else {
+            return false;
+        };
+        let margin = i64::try_from(PROACTIVE_REFRESH_MARGIN.as_secs()).unwrap_or(60);
+        let cooling = lock(&f.last_refresh).is_some_and(|t| t.elapsed() < PROACTIVE_COOLDOWN);
+        !cooling && creds.is_expired_at(unix_now().saturating_add(margin))
+    }
+
+    /// The tokens in effect (the file, or the in-memory copy of a refresh whose write-back
+    /// failed), for publishing to other processes. `None` with `--bearer`.
+    ///
+    /// # Errors
+    /// The file errors of [`AuthStore::credentials`].
+    pub async fn file_tokens(&self) -> Result<Option<FileTokens>, AuthError> {
+        match &self.mode {
+            Mode::Bearer(_) => Ok(None),
+            Mode::File(f) => Ok(Some(f.snapshot().await?.tokens)),
+        }
+    }
+
+    /// Takes over tokens another process refreshed: writes them into `auth.json` (atomically,
+    /// as after a refresh of our own) unless the file already holds that access token, and
+    /// returns the credentials they give. With `--bearer` returns the bearer credentials.
+    ///
+    /// # Errors
+    /// The file errors of [`AuthStore::credentials`]; [`AuthError::InvalidHeaderValue`].
+    pub async fn adopt(
+        &self,
+        access_token: &str,
+        refresh_token: Option<&str>,
+        id_token: Option<&str>,
+    ) -> Result<Credentials, AuthError> {
+        let f = match &self.mode {
+            Mode::Bearer(creds) => return Ok(creds.clone()),
+            Mode::File(f) => f,
+        };
+        let snap = f.snapshot().await?;
+        if snap.tokens.access_token == access_token {
+            return f.credentials_from(&snap.tokens);
+        }
+        let old = snap.tokens;
+        let tokens = FileTokens {
+            access_token: access_token.to_owned(),
+            refresh_token: refresh_token.map(str::to_owned).or(old.refresh_token),
+            id_token: id_token.map(str::to_owned).or(old.id_token),
+            account_id: old.account_id,
+        };
+        f.persist(snap.doc, &snap.file_access_token, &tokens).await;
+        tracing::info!(path = %f.path.display(), "took over the tokens another process refreshed");
+        f.credentials_from(&tokens)
+    }
+
     /// Adds the auth headers of `creds` to `req`; see [`Credentials::header_pairs`].
     pub fn apply_headers(
         &self,

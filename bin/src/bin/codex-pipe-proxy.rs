@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::Parser;
 use codex_pipe::cli::codec_args::{transcode_options, DecodeArgs, EncodeArgs, TargetArg};
 use codex_pipe::cli::net_args::{AuthArgs, HttpArgs};
+use codex_pipe::cli::pool_args::{ObservabilityArgs, PoolArgs};
 use codex_pipe::cli::transcribe::Backend;
 use codex_pipe::server::{
     self, api_key_policy, AppState, ConfigError, ServeOptions, ServerConfig, SimBackend,
@@ -20,7 +21,10 @@ use codex_pipe::server::{
     DEFAULT_PORT,
 };
 use codex_pipe::sim::SimConfig;
-use codex_pipe::upstream::responses::DEFAULT_RESPONSES_BASE_URL;
+use codex_pipe::upstream::responses::{
+    ResponsesClient, ResponsesConfig, DEFAULT_RESPONSES_BASE_URL,
+};
+use codex_pipe::upstream::transcribe::Transcriber;
 use codex_pipe::upstream::{http_client, DEFAULT_TRANSCRIBE_URL};
 use codex_pipe_protocols::models::{ModelCatalog, ModelConfig};
 
@@ -139,9 +143,15 @@ struct Args {
     /// SILK and raw-PCM decoding options.
     #[command(flatten)]
     decode: DecodeArgs,
-    /// Login options.
+    /// Login options (`--auth-file` is repeatable: one account each).
     #[command(flatten)]
     auth: AuthArgs,
+    /// Several accounts and several instances.
+    #[command(flatten)]
+    pool: PoolArgs,
+    /// Client keys, usage log, metrics.
+    #[command(flatten)]
+    observe: ObservabilityArgs,
     /// Connection options.
     #[command(flatten)]
     http: HttpArgs,
@@ -193,7 +203,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     let key = args.api_key.as_deref().or(file_key.as_deref());
-    let policy = api_key_policy(&args.host, &addrs, key, args.no_api_key)?;
+    let policy = match &args.observe.api_keys_file {
+        Some(_) => server::ApiKeyPolicy::Open,
+        None => api_key_policy(&args.host, &addrs, key, args.no_api_key)?,
+    };
+    let policy = args.observe.key_policy(policy, key)?;
     for (flag, value) in [
         ("--max-upload-mb", args.max_upload_mb),
         ("--concurrency", args.concurrency as u64),
@@ -222,14 +236,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let catalog = model_catalog(&args)?;
     let (source, url, responses_url) = match args.backend {
         Backend::Real => (
-            args.auth.source(),
+            None,
             args.transcribe_endpoint.clone(),
             args.upstream_base_url.clone(),
         ),
         Backend::Sim => {
             let sim = SimBackend::start(SimConfig::default()).await?;
             let pair = (
-                sim.auth_source(),
+                Some(sim.auth_source()),
                 sim.transcribe_url(),
                 codex_pipe::sim::responses::responses_base_url(&sim.sim.base_url()),
             );
@@ -241,18 +255,39 @@ async fn run(args: Args) -> anyhow::Result<()> {
             pair
         }
     };
-    let auth = source.build(http.clone())?;
-    eprintln!("codex-pipe-proxy: ChatGPT login: {}", auth.describe());
+    let pool = args.pool.build(&args.auth, source, &http)?;
+    pool.reset_disabled().await;
+    let auth = pool.primary_auth().clone();
+    if pool.len() == 1 {
+        eprintln!("codex-pipe-proxy: ChatGPT login: {}", auth.describe());
+    } else {
+        eprintln!(
+            "codex-pipe-proxy: {} ChatGPT accounts ({}), strategy {}",
+            pool.len(),
+            pool.names().join(", "),
+            pool.strategy()
+        );
+    }
+    let metrics = args.observe.metrics_state(&pool).await?;
     let listener = tokio::net::TcpListener::bind(addrs.as_slice())
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
     let local = listener.local_addr()?;
-    let keyed = matches!(config.api_key, server::ApiKeyPolicy::Required(_));
+    let keyed = !matches!(config.api_key, server::ApiKeyPolicy::Open);
     println!(
         "codex-pipe-proxy listening on http://{local}/v1 (chat, responses, models, audio transcriptions; Gemini /v1beta; Ollama /api; API key {})",
         if keyed { "required" } else { "not required" }
     );
-    let state = AppState::build(config, http, auth, responses_url, url, catalog);
+    let responses = ResponsesConfig {
+        base_url: responses_url,
+        ..ResponsesConfig::default()
+    };
+    let upstream = ResponsesClient::with_pool(http.clone(), pool.clone(), responses);
+    let transcriber = Transcriber::with_pool(http, pool, url);
+    let mut state = AppState::new(config, upstream, transcriber, catalog);
+    if let Some(metrics) = metrics {
+        state = state.with_metrics(metrics);
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;

@@ -12,10 +12,12 @@
 //! | 5 | no usable login (auth.json missing, expired and not refreshable) |
 //! | 6 | the upstream endpoint failed or rejected the request (a segment of long audio failed after its retries) |
 
+pub mod accounts;
 pub mod codec_args;
 pub mod convert;
 pub mod net_args;
 pub mod output;
+pub mod pool_args;
 pub mod probe;
 pub mod progress;
 pub mod sim;

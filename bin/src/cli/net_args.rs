@@ -12,8 +12,9 @@ use crate::upstream::HttpConfig;
 #[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
     /// The Codex login file (default `$CODEX_HOME/auth.json`, else `~/.codex/auth.json`).
+    /// The proxy takes it several times, one account each; other commands use the first.
     #[arg(long, env = "CODEX_PIPE_AUTH_FILE", value_name = "PATH")]
-    pub auth_file: Option<PathBuf>,
+    pub auth_file: Vec<PathBuf>,
     /// Use this access token instead of auth.json ("Bearer " prefix optional; no refresh).
     #[arg(
         long,
@@ -35,7 +36,7 @@ impl AuthArgs {
     /// The auth source these flags describe.
     pub fn source(&self) -> AuthSource {
         AuthSource {
-            auth_file: self.auth_file.clone(),
+            auth_file: self.auth_file.first().cloned(),
             bearer: self.bearer.clone(),
             account_id: self.account_id.clone(),
             refresh_url: self.refresh_url.clone(),

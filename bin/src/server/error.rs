@@ -138,6 +138,7 @@ pub fn transcribe_error(e: &TranscribeError) -> ApiError {
         TranscribeError::Transport(_) | TranscribeError::BadResponse(_) => {
             ApiError::new(FailureKind::ServerError, e.to_string()).with_code("upstream_error")
         }
+        TranscribeError::Accounts(p) => ApiError::from(&p.failure()),
     }
 }
 

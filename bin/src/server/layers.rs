@@ -43,6 +43,8 @@ pub enum ApiKeyPolicy {
     /// No key is checked (only allowed on a loopback address, see
     /// [`super::api_key_policy`]).
     Open,
+    /// One of several named keys (`--api-keys-file`, [`super::api_keys`]).
+    Named(Arc<super::api_keys::ApiKeys>),
 }
 
 impl std::fmt::Debug for ApiKeyPolicy {
@@ -50,6 +52,7 @@ impl std::fmt::Debug for ApiKeyPolicy {
         match self {
             ApiKeyPolicy::Required(_) => f.write_str("Required(<redacted>)"),
             ApiKeyPolicy::Open => f.write_str("Open"),
+            ApiKeyPolicy::Named(keys) => write!(f, "Named({} keys)", keys.len()),
         }
     }
 }
@@ -62,8 +65,10 @@ impl ApiKeyPolicy {
 
     /// `true` when `headers` or the query's `key` parameter (Gemini's form) satisfy the policy.
     pub fn allows_request(&self, headers: &HeaderMap, uri: Option<&Uri>) -> bool {
-        let ApiKeyPolicy::Required(key) = self else {
-            return true;
+        let key = match self {
+            ApiKeyPolicy::Required(key) => key,
+            ApiKeyPolicy::Open => return true,
+            ApiKeyPolicy::Named(keys) => return keys.identify_request(headers, uri).is_some(),
         };
         let matches = |presented: &[u8]| bool::from(presented.ct_eq(key.as_bytes()));
         presented_keys(headers).any(matches)
@@ -74,7 +79,7 @@ impl ApiKeyPolicy {
 }
 
 /// Every key the request presents in its headers (module docs).
-fn presented_keys(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn presented_keys(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
     let bearer = headers
         .get_all(header::AUTHORIZATION)
         .iter()
@@ -94,7 +99,7 @@ fn strip_bearer(value: &[u8]) -> Option<&[u8]> {
 }
 
 /// The `key` query parameter (`?key=…`, how Gemini clients may send their key).
-fn query_key(uri: &Uri) -> Option<String> {
+pub(crate) fn query_key(uri: &Uri) -> Option<String> {
     uri.query()?
         .split('&')
         .filter_map(|pair| pair.split_once('='))
@@ -134,7 +139,14 @@ pub async fn require_api_key(
     request: Request,
     next: Next,
 ) -> Response {
-    if policy.allows_request(request.headers(), Some(request.uri())) {
+    if let ApiKeyPolicy::Named(keys) = &policy {
+        if let Some(name) = keys.identify_request(request.headers(), Some(request.uri())) {
+            if let Some(slot) = request.extensions().get::<super::metrics::RequestSlot>() {
+                slot.set_key(name);
+            }
+            return next.run(request).await;
+        }
+    } else if policy.allows_request(request.headers(), Some(request.uri())) {
         return next.run(request).await;
     }
     let error = ApiError::new(

@@ -11,8 +11,9 @@
 //! | module | what |
 //! |---|---|
 //! | [`routes`] | one thin file per surface, the router, which protocol a path speaks |
-//! | [`layers`] | API key, upstream concurrency, unknown routes |
-//! | [`respond`] | the responder: stream or fold, commit on the first byte |
+//! | [`layers`] | API key (one key or named keys, [`api_keys`]), upstream concurrency, unknown routes |
+//! | [`respond`] | the responder: stream or fold, commit on the first byte; [`respond::call_and_respond`] adds the metering slot and the move to another account on a usage limit before the first byte |
+//! | [`metrics`] | `GET /metrics` and the metering layer (outermost: one record per request, when its body ends) |
 //! | [`error`] | the binary's failures as [`codex_pipe_protocols::ApiError`], rendered per protocol ([`error::Rejection`]) |
 //!
 //! **API key policy** ([`api_key_policy`]): with `--api-key KEY` every request must present
@@ -20,8 +21,10 @@
 //! (`--no-api-key` says so explicitly); a non-loopback address without a key is refused, because
 //! the proxy spends its operator's ChatGPT login on behalf of whoever can reach it.
 
+pub mod api_keys;
 pub mod error;
 pub mod layers;
+pub mod metrics;
 pub mod respond;
 pub mod routes;
 pub mod serve;
@@ -204,6 +207,8 @@ pub struct AppState {
     /// Cancelled when the shutdown grace period is over: answers still streaming end with their
     /// protocol's in-band error.
     pub shutdown: CancellationToken,
+    /// `GET /metrics`, the metering layer and the usage log ([`AppState::with_metrics`]).
+    pub metrics: Option<metrics::MetricsState>,
 }
 
 impl AppState {
@@ -222,6 +227,7 @@ impl AppState {
             catalog: Arc::new(catalog),
             upstream_permits: Arc::new(Semaphore::new(permits)),
             shutdown: CancellationToken::new(),
+            metrics: None,
         }
     }
 
@@ -235,16 +241,42 @@ impl AppState {
         transcribe_url: impl Into<String>,
         catalog: ModelCatalog,
     ) -> Self {
-        let responses = ResponsesClient::new(
+        Self::with_pool(
+            config,
+            http,
+            crate::accounts::AccountPool::single(auth),
+            responses_base_url,
+            transcribe_url,
+            catalog,
+        )
+    }
+
+    /// As [`Self::build`] over an account pool: both clients pick their account from `pool`.
+    pub fn with_pool(
+        config: ServerConfig,
+        http: reqwest::Client,
+        pool: crate::accounts::AccountPool,
+        responses_base_url: impl Into<String>,
+        transcribe_url: impl Into<String>,
+        catalog: ModelCatalog,
+    ) -> Self {
+        let responses = ResponsesClient::with_pool(
             http.clone(),
-            auth.clone(),
+            pool.clone(),
             crate::upstream::responses::ResponsesConfig {
                 base_url: responses_base_url.into(),
                 ..Default::default()
             },
         );
-        let transcriber = Transcriber::new(http, auth, transcribe_url);
+        let transcriber = Transcriber::with_pool(http, pool, transcribe_url);
         Self::new(config, responses, transcriber, catalog)
+    }
+
+    /// Also serve `GET /metrics` (behind the API-key layer) and meter every request
+    /// ([`metrics::meter`]).
+    pub fn with_metrics(mut self, metrics: metrics::MetricsState) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// `POST …/responses`: a committed SSE answer, or the failure as an [`ApiError`].

@@ -13,6 +13,12 @@
 //! body ends cleanly (a truncated chunked body would make clients report a connection error
 //! instead of the message). Folded answers (`stream:false`): the single chunk is the whole
 //! body. Dropping the response body drops the upstream request (cancellation).
+//!
+//! [`call_and_respond`] is what routes use: the upstream call, the metering slot (model,
+//! account, backend wait, final usage), and the one account retry: a usage limit the backend
+//! reports in the stream before the first byte reached the client moves the request to another
+//! account ([`crate::upstream::responses::ResponsesClient::stream_elsewhere`]) with a fresh
+//! translator.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -24,16 +30,77 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use codex_pipe_engine::{Drive, DriveConfig, DriveError, SseDecoder};
-use codex_pipe_protocols::{Egress, FailureKind, Translator, UpstreamFailure};
+use codex_pipe_protocols::{ApiError, Egress, FailureKind, Translator, UpstreamFailure};
 use futures::{Stream, StreamExt, TryStreamExt};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::error::Rejection;
+use super::metrics::RequestSlot;
 use super::AppState;
-use crate::upstream::responses::ResponsesStream;
+use crate::upstream::responses::{ResponsesStream, UpstreamRequest};
 
 /// Largest body chunk built from upstream reads that are already available (bytes).
 pub const COALESCE_BYTES: usize = 64 * 1024;
+
+/// Sends `req` upstream and answers with a translator from `translator` (module docs):
+/// records `model`, the account and the backend wait in `slot`, and the final usage when the
+/// answer ends. A usage limit (`RateLimited`, `QuotaExceeded`) reported before the first byte
+/// moves the request to another account, with a fresh translator, while one is left.
+///
+/// # Errors
+/// The upstream failure, or as [`respond`], in the egress's protocol.
+pub async fn call_and_respond<E, F>(
+    state: &AppState,
+    slot: Option<RequestSlot>,
+    model: &str,
+    req: &UpstreamRequest,
+    mut translator: F,
+) -> Result<Response, Rejection>
+where
+    E: Egress + Send + 'static,
+    F: FnMut() -> Translator<E>,
+{
+    if let Some(slot) = &slot {
+        slot.set_model(model);
+    }
+    let mut next = translator();
+    let protocol = next.egress().protocol();
+    let upstream_error = |e: crate::upstream::responses::UpstreamError| {
+        Rejection::new(protocol, ApiError::from(e.failure()))
+    };
+    let mut upstream = state.responses.stream(req).await.map_err(upstream_error)?;
+    loop {
+        if let Some(slot) = &slot {
+            slot.set_upstream(upstream.account.clone(), upstream.waited);
+        }
+        let account = upstream.account.clone();
+        let (rejection, failure) = match drive_answer(state, upstream, next, slot.clone()).await {
+            Ok(response) => return Ok(response),
+            Err(failed) => failed,
+        };
+        let Some(failure) = failure.filter(|f| {
+            matches!(
+                f.kind,
+                FailureKind::RateLimited | FailureKind::QuotaExceeded
+            )
+        }) else {
+            return Err(rejection);
+        };
+        match state
+            .responses
+            .stream_elsewhere(req, &account, &failure)
+            .await
+            .map_err(upstream_error)?
+        {
+            Some(other) => {
+                tracing::info!(from = %account, to = %other.account, "usage limit before the first byte; another account answers");
+                upstream = other;
+                next = translator();
+            }
+            None => return Err(rejection),
+        }
+    }
+}
 
 /// Answers with `translator` run over `upstream` (module docs).
 ///
@@ -45,6 +112,22 @@ pub async fn respond<E>(
     upstream: ResponsesStream,
     translator: Translator<E>,
 ) -> Result<Response, Rejection>
+where
+    E: Egress + Send + 'static,
+{
+    drive_answer(state, upstream, translator, None)
+        .await
+        .map_err(|(rejection, _)| rejection)
+}
+
+/// [`respond`], with the final usage recorded in `slot`; a failure before the first byte also
+/// returns the upstream failure the translator saw, if any (for the account retry).
+async fn drive_answer<E>(
+    state: &AppState,
+    upstream: ResponsesStream,
+    translator: Translator<E>,
+    slot: Option<RequestSlot>,
+) -> Result<Response, (Rejection, Option<UpstreamFailure>)>
 where
     E: Egress + Send + 'static,
 {
@@ -68,18 +151,23 @@ where
                 .transcoder_mut()
                 .fail(&e, &mut unused)
                 .unwrap_or_else(|| drive.transcoder().failure_before_output());
-            return Err(Rejection::new(protocol, error));
+            let failure = drive.transcoder().pending().cloned();
+            return Err((Rejection::new(protocol, error), failure));
         }
         None => {
-            return Err(Rejection::new(
-                protocol,
-                drive.transcoder().failure_before_output(),
-            ))
+            let failure = drive.transcoder().pending().cloned();
+            return Err((
+                Rejection::new(protocol, drive.transcoder().failure_before_output()),
+                failure,
+            ));
         }
     };
     let body = if streaming {
-        Body::from_stream(rest_of(first, drive, state.shutdown.clone()))
+        Body::from_stream(rest_of(first, drive, state.shutdown.clone(), slot))
     } else {
+        if let (Some(slot), Some(usage)) = (&slot, drive.transcoder().usage()) {
+            slot.set_usage(usage);
+        }
         Body::from(first)
     };
     Ok(answer(body, content_type, streaming, upstream.headers))
@@ -100,10 +188,17 @@ pin_project_lite::pin_project! {
         #[pin]
         cancelled: WaitForCancellationFutureOwned,
         done: bool,
+        // Where the answer's final usage goes (metrics), when the stream ends.
+        slot: Option<RequestSlot>,
     }
 }
 
-fn rest_of<S, E>(first: Bytes, drive: Driven<S, E>, shutdown: CancellationToken) -> Rest<S, E>
+fn rest_of<S, E>(
+    first: Bytes,
+    drive: Driven<S, E>,
+    shutdown: CancellationToken,
+    slot: Option<RequestSlot>,
+) -> Rest<S, E>
 where
     E: Egress,
 {
@@ -112,6 +207,7 @@ where
         drive,
         cancelled: shutdown.cancelled_owned(),
         done: false,
+        slot,
     }
 }
 
@@ -134,6 +230,9 @@ where
             Poll::Ready(Some(Ok(bytes))) => return Poll::Ready(Some(Ok(bytes))),
             Poll::Ready(None) => {
                 *this.done = true;
+                if let (Some(slot), Some(usage)) = (this.slot, this.drive.transcoder().usage()) {
+                    slot.set_usage(usage);
+                }
                 return Poll::Ready(None);
             }
             Poll::Ready(Some(Err(e))) => {
@@ -150,6 +249,9 @@ where
             },
         };
         *this.done = true;
+        if let (Some(slot), Some(usage)) = (this.slot, this.drive.transcoder().usage()) {
+            slot.set_usage(usage);
+        }
         let mut out = BytesMut::new();
         this.drive
             .as_mut()

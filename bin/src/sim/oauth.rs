@@ -12,6 +12,10 @@
 //!   on them. [`SimAuth::check_request`] is what the simulated `/codex/responses` and
 //!   `/transcribe` handlers call to require `Authorization: Bearer <valid>` and a matching
 //!   `ChatGPT-Account-Id`.
+//! * Several logins: [`SimAuth::add_account`] adds another account with its own tokens, so an
+//!   account pool can be tested. [`SimAuth::set_refusal`] makes one account answer like the real
+//!   backend does for a spent limit (429 `usage_limit_reached`), a ban (403 JSON) or a Cloudflare
+//!   challenge (403 HTML); per-account counters tell which account served and refreshed.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -31,6 +35,9 @@ use crate::auth::file::{self, FileError};
 use crate::auth::jwt::{self, AUTH_CLAIM, PROFILE_CLAIM};
 use crate::auth::CLIENT_ID;
 
+use self::refusal::refusal_response;
+pub use self::refusal::SimRefusal;
+
 /// Route of the token endpoint.
 pub const TOKEN_PATH: &str = "/oauth/token";
 
@@ -49,8 +56,8 @@ const MAX_RETIRED_REFRESH_TOKENS: usize = 256;
 /// Largest token request body read, in bytes.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The simulated login: valid access tokens, the current refresh token, and a refresh-call
-/// counter. Cheap to clone; clones share state.
+/// The simulated logins: valid access tokens, the current refresh token and counters per
+/// account. Cheap to clone; clones share state.
 #[derive(Clone, Debug)]
 pub struct SimAuth {
     inner: Arc<Inner>,
@@ -58,9 +65,24 @@ pub struct SimAuth {
 
 #[derive(Debug)]
 struct Inner {
+    /// The first account's id ([`SimAuth::account_id`]).
     account_id: String,
     refresh_calls: AtomicUsize,
-    state: Mutex<TokenState>,
+    /// Every account; the first is `account_id`.
+    logins: Mutex<Vec<Login>>,
+}
+
+/// One simulated account.
+#[derive(Debug, Default)]
+struct Login {
+    account_id: String,
+    email: String,
+    state: TokenState,
+    /// Token-endpoint calls that presented one of this account's refresh tokens.
+    refresh_calls: usize,
+    /// Requests that passed [`SimAuth::check_request`] with this account.
+    accepted: usize,
+    refusal: Option<SimRefusal>,
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +117,9 @@ pub enum SimAuthRejection {
     /// `ChatGPT-Account-Id` is not the simulated account.
     #[error("ChatGPT-Account-Id does not match the token's account")]
     AccountMismatch,
+    /// The account is refused by [`SimAuth::set_refusal`].
+    #[error("the account is refused: {0:?}")]
+    Refused(SimRefusal),
 }
 
 impl SimAuthRejection {
@@ -103,12 +128,18 @@ impl SimAuthRejection {
         match self {
             Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::MissingAccount | Self::AccountMismatch => StatusCode::FORBIDDEN,
+            Self::Refused(SimRefusal::UsageLimit { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Refused(SimRefusal::StreamedLimit { .. }) => StatusCode::OK,
+            Self::Refused(_) => StatusCode::FORBIDDEN,
         }
     }
 }
 
 impl IntoResponse for SimAuthRejection {
     fn into_response(self) -> Response {
+        if let Self::Refused(refusal) = self {
+            return refusal_response(refusal);
+        }
         let detail = match self {
             Self::MissingToken | Self::InvalidToken => "Unauthorized".to_owned(),
             other => other.to_string(),
@@ -142,18 +173,36 @@ impl SimAuth {
 
     /// A simulated login for `account_id`.
     pub fn with_account_id(account_id: impl Into<String>) -> Self {
+        let account_id = account_id.into();
+        let first = Login {
+            account_id: account_id.clone(),
+            email: "sim@codex-pipe.invalid".to_owned(),
+            ..Login::default()
+        };
         Self {
             inner: Arc::new(Inner {
-                account_id: account_id.into(),
+                account_id,
                 refresh_calls: AtomicUsize::new(0),
-                state: Mutex::new(TokenState::default()),
+                logins: Mutex::new(vec![first]),
             }),
         }
     }
 
-    /// The account id the issued tokens carry and [`SimAuth::check_request`] expects.
+    /// The account id the first login's tokens carry.
     pub fn account_id(&self) -> &str {
         &self.inner.account_id
+    }
+
+    /// Adds another account (`email` goes into its id token). Adding an id twice does nothing.
+    pub fn add_account(&self, account_id: &str, email: &str) {
+        let mut logins = lock(&self.inner.logins);
+        if !logins.iter().any(|l| l.account_id == account_id) {
+            logins.push(Login {
+                account_id: account_id.to_owned(),
+                email: email.to_owned(),
+                ..Login::default()
+            });
+        }
     }
 
     /// Simulates `codex login`: issues an access token and a new refresh token (retiring the
@@ -161,7 +210,7 @@ impl SimAuth {
     /// `{"auth_mode":"chatgpt","OPENAI_API_KEY":null,"tokens":{"id_token","access_token",
     /// "refresh_token","account_id"},"last_refresh":"<RFC 3339>"}`.
     pub fn issue_initial(&self) -> Value {
-        Value::Object(self.initial_doc())
+        Value::Object(self.initial_doc(0))
     }
 
     /// [`SimAuth::issue_initial`], written atomically (mode 0600) to `path`. Blocking.
@@ -169,11 +218,29 @@ impl SimAuth {
     /// # Errors
     /// [`FileError::Io`] when the file cannot be written.
     pub fn write_initial_auth_json(&self, path: &Path) -> Result<(), FileError> {
-        file::write_atomic(path, &self.initial_doc())
+        file::write_atomic(path, &self.initial_doc(0))
     }
 
-    fn initial_doc(&self) -> Map<String, Value> {
-        let issued = self.issue();
+    /// As [`SimAuth::write_initial_auth_json`] for the account added as `account_id`.
+    ///
+    /// # Errors
+    /// [`FileError::Io`] when the file cannot be written; [`FileError::BadShape`] for an
+    /// account that was never added.
+    pub fn write_account_auth_json(&self, account_id: &str, path: &Path) -> Result<(), FileError> {
+        let index = self
+            .index_of(account_id)
+            .ok_or_else(|| FileError::BadShape(format!("no simulated account {account_id}")))?;
+        file::write_atomic(path, &self.initial_doc(index))
+    }
+
+    fn index_of(&self, account_id: &str) -> Option<usize> {
+        lock(&self.inner.logins)
+            .iter()
+            .position(|l| l.account_id == account_id)
+    }
+
+    fn initial_doc(&self, index: usize) -> Map<String, Value> {
+        let (issued, account_id) = self.issue(index);
         let mut doc = Map::new();
         doc.insert("auth_mode".to_owned(), json!("chatgpt"));
         doc.insert("OPENAI_API_KEY".to_owned(), Value::Null);
@@ -183,7 +250,7 @@ impl SimAuth {
                 "id_token": issued.id_token,
                 "access_token": issued.access_token,
                 "refresh_token": issued.refresh_token,
-                "account_id": self.inner.account_id,
+                "account_id": account_id,
             }),
         );
         doc.insert(
@@ -193,23 +260,44 @@ impl SimAuth {
         doc
     }
 
-    /// Makes every access token issued so far invalid, so the next request gets a 401 and the
-    /// client has to refresh. The refresh token stays valid.
+    /// Makes every access token issued so far (every account) invalid, so the next request gets
+    /// a 401 and the client has to refresh. The refresh tokens stay valid.
     pub fn expire_access_tokens(&self) {
-        lock(&self.inner.state).access_tokens.clear();
+        for login in lock(&self.inner.logins).iter_mut() {
+            login.state.access_tokens.clear();
+        }
+    }
+
+    /// As [`SimAuth::expire_access_tokens`] for one account only.
+    pub fn expire_account_tokens(&self, account_id: &str) {
+        for login in lock(&self.inner.logins).iter_mut() {
+            if login.account_id == account_id {
+                login.state.access_tokens.clear();
+            }
+        }
+    }
+
+    /// Makes `account_id` answer every authenticated request with `refusal` (`None` lifts it).
+    pub fn set_refusal(&self, account_id: &str, refusal: Option<SimRefusal>) {
+        for login in lock(&self.inner.logins).iter_mut() {
+            if login.account_id == account_id {
+                login.refusal = refusal;
+            }
+        }
     }
 
     /// `true` if `token` is an access token issued by this simulator and not expired.
     pub fn is_valid_access_token(&self, token: &str) -> bool {
-        lock(&self.inner.state)
-            .access_tokens
+        lock(&self.inner.logins)
             .iter()
-            .any(|t| t == token)
+            .any(|l| l.state.access_tokens.iter().any(|t| t == token))
     }
 
-    /// The current (unused) refresh token, if one was issued.
+    /// The first account's current (unused) refresh token, if one was issued.
     pub fn current_refresh_token(&self) -> Option<String> {
-        lock(&self.inner.state).refresh_token.clone()
+        lock(&self.inner.logins)
+            .first()
+            .and_then(|l| l.state.refresh_token.clone())
     }
 
     /// Number of requests the token endpoint has received (successful or not).
@@ -217,9 +305,28 @@ impl SimAuth {
         self.inner.refresh_calls.load(Ordering::SeqCst)
     }
 
+    /// Token-endpoint requests that presented a refresh token (current or retired) of
+    /// `account_id`.
+    pub fn refresh_count_for(&self, account_id: &str) -> usize {
+        lock(&self.inner.logins)
+            .iter()
+            .find(|l| l.account_id == account_id)
+            .map_or(0, |l| l.refresh_calls)
+    }
+
+    /// Requests that passed [`SimAuth::check_request`] (valid token, matching account, not
+    /// refused) for `account_id`.
+    pub fn accepted_count(&self, account_id: &str) -> usize {
+        lock(&self.inner.logins)
+            .iter()
+            .find(|l| l.account_id == account_id)
+            .map_or(0, |l| l.accepted)
+    }
+
     /// Checks the auth headers of a request to a simulated upstream endpoint:
     /// `Authorization: Bearer <valid access token>` (scheme case-insensitive) and
-    /// `ChatGPT-Account-Id: <this account>` (header name case-insensitive).
+    /// `ChatGPT-Account-Id: <the token's account>` (header name case-insensitive), then the
+    /// account's [`SimRefusal`], if any.
     ///
     /// # Errors
     /// The [`SimAuthRejection`] to answer with.
@@ -233,15 +340,21 @@ impl SimAuth {
             })
             .filter(|t| !t.is_empty())
             .ok_or(SimAuthRejection::MissingToken)?;
-        if !self.is_valid_access_token(token) {
-            return Err(SimAuthRejection::InvalidToken);
-        }
+        let mut logins = lock(&self.inner.logins);
+        let login = logins
+            .iter_mut()
+            .find(|l| l.state.access_tokens.iter().any(|t| t == token))
+            .ok_or(SimAuthRejection::InvalidToken)?;
         let account = headers
             .get(crate::auth::ACCOUNT_ID_HEADER)
             .ok_or(SimAuthRejection::MissingAccount)?;
-        if account.as_bytes() != self.inner.account_id.as_bytes() {
+        if account.as_bytes() != login.account_id.as_bytes() {
             return Err(SimAuthRejection::AccountMismatch);
         }
+        if let Some(refusal) = login.refusal {
+            return Err(SimAuthRejection::Refused(refusal));
+        }
+        login.accepted += 1;
         Ok(())
     }
 
@@ -250,89 +363,114 @@ impl SimAuth {
         router(self)
     }
 
-    fn issue(&self) -> Issued {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let auth_claim = json!({
-            "chatgpt_account_id": self.inner.account_id,
-            "chatgpt_plan_type": "plus",
-            "chatgpt_user_id": "user-sim",
-            "user_id": "user-sim",
-        });
-        let access_token = jwt::encode_unsigned(
-            &json!({
-                "iss": "codex-pipe-sim",
-                "iat": now,
-                "exp": now + ACCESS_TOKEN_TTL.as_secs(),
-                "jti": uuid::Uuid::new_v4().to_string(),
-                AUTH_CLAIM: auth_claim,
-            }),
-            b"codex-pipe-sim-unsigned",
-        );
-        let id_token = jwt::encode_unsigned(
-            &json!({
-                "iss": "codex-pipe-sim",
-                "iat": now,
-                "exp": now + ACCESS_TOKEN_TTL.as_secs(),
-                "jti": uuid::Uuid::new_v4().to_string(),
-                "email": "sim@codex-pipe.invalid",
-                PROFILE_CLAIM: {"email": "sim@codex-pipe.invalid"},
-                AUTH_CLAIM: auth_claim,
-            }),
-            b"codex-pipe-sim-unsigned",
-        );
-        let refresh_token = format!("rt_sim_{}", uuid::Uuid::new_v4().simple());
-        let mut state = lock(&self.inner.state);
-        push_bounded(
-            &mut state.access_tokens,
-            access_token.clone(),
-            MAX_VALID_ACCESS_TOKENS,
-        );
-        if let Some(old) = state.refresh_token.replace(refresh_token.clone()) {
-            push_bounded(
-                &mut state.retired_refresh_tokens,
-                old,
-                MAX_RETIRED_REFRESH_TOKENS,
+    /// Issues new tokens for login `index`; returns them with the account id.
+    fn issue(&self, index: usize) -> (Issued, String) {
+        let mut logins = lock(&self.inner.logins);
+        let Some(login) = logins.get_mut(index) else {
+            return (
+                Issued {
+                    access_token: String::new(),
+                    id_token: String::new(),
+                    refresh_token: String::new(),
+                },
+                String::new(),
             );
-        }
-        Issued {
-            access_token,
-            id_token,
-            refresh_token,
-        }
+        };
+        let issued = issue_for(login);
+        (issued, login.account_id.clone())
     }
 
-    /// Rotates the login if `presented` is the current refresh token. The check and the
+    /// Rotates the login whose current refresh token is `presented`. The check and the
     /// retirement happen under one lock, so two concurrent uses of one token cannot both succeed.
     fn redeem(&self, presented: &str) -> Result<Issued, (StatusCode, &'static str, &'static str)> {
+        let mut logins = lock(&self.inner.logins);
+        if let Some(login) = logins
+            .iter_mut()
+            .find(|l| l.state.refresh_token.as_deref() == Some(presented))
         {
-            let mut state = lock(&self.inner.state);
-            if state.refresh_token.as_deref() != Some(presented) {
-                let reused = state.retired_refresh_tokens.iter().any(|t| t == presented);
-                return Err(if reused {
-                    (
-                        StatusCode::UNAUTHORIZED,
-                        "refresh_token_reused",
-                        "Your refresh token has already been used to generate a new access token. Please try signing in again.",
-                    )
-                } else {
-                    (
-                        StatusCode::UNAUTHORIZED,
-                        "invalid_grant",
-                        "Unknown refresh token.",
-                    )
-                });
-            }
-            state.refresh_token = None;
+            login.refresh_calls += 1;
+            login.state.refresh_token = None;
             push_bounded(
-                &mut state.retired_refresh_tokens,
+                &mut login.state.retired_refresh_tokens,
                 presented.to_owned(),
                 MAX_RETIRED_REFRESH_TOKENS,
             );
+            return Ok(issue_for(login));
         }
-        Ok(self.issue())
+        if let Some(login) = logins.iter_mut().find(|l| {
+            l.state
+                .retired_refresh_tokens
+                .iter()
+                .any(|t| t == presented)
+        }) {
+            login.refresh_calls += 1;
+            return Err((
+                StatusCode::UNAUTHORIZED,
+                "refresh_token_reused",
+                "Your refresh token has already been used to generate a new access token. Please try signing in again.",
+            ));
+        }
+        Err((
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "Unknown refresh token.",
+        ))
+    }
+}
+
+/// Issues an access token, an id token and a new refresh token for `login` (retiring its
+/// previous refresh token).
+fn issue_for(login: &mut Login) -> Issued {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let auth_claim = json!({
+        "chatgpt_account_id": login.account_id,
+        "chatgpt_plan_type": "plus",
+        "chatgpt_user_id": "user-sim",
+        "user_id": "user-sim",
+    });
+    let access_token = jwt::encode_unsigned(
+        &json!({
+            "iss": "codex-pipe-sim",
+            "iat": now,
+            "exp": now + ACCESS_TOKEN_TTL.as_secs(),
+            "jti": uuid::Uuid::new_v4().to_string(),
+            AUTH_CLAIM: auth_claim,
+        }),
+        b"codex-pipe-sim-unsigned",
+    );
+    let id_token = jwt::encode_unsigned(
+        &json!({
+            "iss": "codex-pipe-sim",
+            "iat": now,
+            "exp": now + ACCESS_TOKEN_TTL.as_secs(),
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "email": login.email,
+            PROFILE_CLAIM: {"email": login.email},
+            AUTH_CLAIM: auth_claim,
+        }),
+        b"codex-pipe-sim-unsigned",
+    );
+    let refresh_token = format!("rt_sim_{}", uuid::Uuid::new_v4().simple());
+    let state = &mut login.state;
+    push_bounded(
+        &mut state.access_tokens,
+        access_token.clone(),
+        MAX_VALID_ACCESS_TOKENS,
+    );
+    if let Some(old) = state.refresh_token.replace(refresh_token.clone()) {
+        push_bounded(
+            &mut state.retired_refresh_tokens,
+            old,
+            MAX_RETIRED_REFRESH_TOKENS,
+        );
+    }
+    Issued {
+        access_token,
+        id_token,
+        refresh_token,
     }
 }
 
@@ -425,5 +563,6 @@ async fn token_endpoint(State(sim): State<SimAuth>, req: Request) -> Response {
     }
 }
 
+mod refusal;
 #[cfg(test)]
 mod tests;

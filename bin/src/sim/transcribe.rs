@@ -171,6 +171,9 @@ pub(crate) async fn handle(
         while let Ok(Some(mut field)) = multipart.next_field().await {
             while let Ok(Some(_)) = field.chunk().await {}
         }
+        if matches!(rejection, super::oauth::SimAuthRejection::Refused(_)) {
+            return rejection.into_response();
+        }
         return (
             rejection.status(),
             Json(json!({"detail": rejection.to_string()})),

@@ -5,8 +5,12 @@
 //! UpstreamRequest ─► headers as Codex sends them ─► POST ─┬─ 2xx ─► ResponsesStream (body chunks, idle timeout)
 //!                                                         ├─ 401 ─► refresh once ─► resend
 //!                                                         ├─ 5xx / transport ─► resend (≤ max_retries, backoff)
+//!                                                         ├─ 429 / 403 with several accounts ─► next account (crate::accounts)
 //!                                                         └─ 4xx / 429 ─► UpstreamError::Status (message, retry hint)
 //! ```
+//!
+//! The client holds an [`AccountPool`]; a pool of one login ([`ResponsesClient::new`]) behaves
+//! as that login alone: no account is ever skipped and the upstream's own 429 reaches the caller.
 //!
 //! Retries happen only before the response headers arrive: once a 2xx answer is returned the
 //! stream is committed and its bytes may already be on their way to a client, so a failure after
@@ -24,6 +28,7 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::accounts::{AccountPool, Lease, PoolError};
 use crate::auth::{AuthError, AuthStore, Credentials};
 
 /// Default backend base URL when signed in with ChatGPT (protocols.md §1.1).
@@ -102,6 +107,10 @@ pub enum UpstreamError {
     /// No usable login, or the refresh after a 401 failed.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// No account can take the request: every one cools down (a 429 with the earliest reset as
+    /// `Retry-After`) or is disabled.
+    #[error(transparent)]
+    Accounts(#[from] PoolError),
     /// The backend answered with an error status (after the 401 refresh and the 5xx resends).
     #[error("{0}")]
     Status(Box<StatusError>),
@@ -137,6 +146,29 @@ pub enum UpstreamError {
         /// The limit, in bytes.
         limit: usize,
     },
+}
+
+impl UpstreamError {
+    /// A short name for the metrics' `kind` label: `rate_limited`, `forbidden`,
+    /// `unauthorized`, `client_error`, `server_error`, `no_account`, `auth`, `connect`, `body`,
+    /// `idle_timeout`, `other`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UpstreamError::Status(s) => match s.status {
+                429 => "rate_limited",
+                403 => "forbidden",
+                401 => "unauthorized",
+                400..=499 => "client_error",
+                _ => "server_error",
+            },
+            UpstreamError::Accounts(_) => "no_account",
+            UpstreamError::Auth(_) => "auth",
+            UpstreamError::Connect(_) => "connect",
+            UpstreamError::Body(_) => "body",
+            UpstreamError::IdleTimeout { .. } => "idle_timeout",
+            _ => "other",
+        }
+    }
 }
 
 /// An error status from the backend, with what its body and headers said
@@ -197,6 +229,7 @@ impl UpstreamError {
         let failure = |kind, code: &str| UpstreamFailure::new(kind, code, self.to_string());
         match self {
             UpstreamError::Auth(e) => e.failure(),
+            UpstreamError::Accounts(p) => p.failure(),
             UpstreamError::Status(s) => s.failure(),
             UpstreamError::Connect(_) => failure(FailureKind::Transport, "upstream_unreachable"),
             UpstreamError::Body(_) => failure(FailureKind::Transport, "upstream_disconnected"),
@@ -226,6 +259,10 @@ pub struct ResponsesStream {
     /// The SSE body. Ends with [`UpstreamError::Body`] or [`UpstreamError::IdleTimeout`] on
     /// failure; dropping it closes the upstream connection.
     pub body: BodyStream,
+    /// The account that answered.
+    pub account: std::sync::Arc<str>,
+    /// From the call to the answer's headers (refreshes, resends and account moves included).
+    pub waited: Duration,
 }
 
 /// A `/responses/compact` answer.
@@ -235,13 +272,15 @@ pub struct CompactResponse {
     pub headers: HeaderMap,
     /// The JSON body (`{"output":[…]}`).
     pub body: Bytes,
+    /// The account that answered.
+    pub account: std::sync::Arc<str>,
 }
 
 /// The backend client. Cheap to clone (reqwest client and auth store are shared).
 #[derive(Clone)]
 pub struct ResponsesClient {
     http: reqwest::Client,
-    auth: AuthStore,
+    accounts: AccountPool,
     config: std::sync::Arc<ResponsesConfig>,
 }
 
@@ -270,20 +309,34 @@ pub fn codex_user_agent() -> String {
 impl ResponsesClient {
     /// A client over the shared reqwest client and login.
     pub fn new(http: reqwest::Client, auth: AuthStore, config: ResponsesConfig) -> Self {
+        Self::with_pool(http, AccountPool::single(auth), config)
+    }
+
+    /// A client over the shared reqwest client and an account pool.
+    pub fn with_pool(
+        http: reqwest::Client,
+        accounts: AccountPool,
+        config: ResponsesConfig,
+    ) -> Self {
         let mut config = config;
         while config.base_url.ends_with('/') {
             config.base_url.pop();
         }
         ResponsesClient {
             http,
-            auth,
+            accounts,
             config: std::sync::Arc::new(config),
         }
     }
 
-    /// The login store (e.g. for a health check).
+    /// The first account's login store (e.g. for a health check).
     pub fn auth(&self) -> &AuthStore {
-        &self.auth
+        self.accounts.primary_auth()
+    }
+
+    /// The account pool.
+    pub fn accounts(&self) -> &AccountPool {
+        &self.accounts
     }
 
     /// The settings.
@@ -297,12 +350,58 @@ impl ResponsesClient {
     /// [`UpstreamError::Auth`], [`UpstreamError::Status`] for an error status (after one
     /// refresh on 401 and up to `max_retries` resends on 5xx), [`UpstreamError::Connect`].
     pub async fn stream(&self, req: &UpstreamRequest) -> Result<ResponsesStream, UpstreamError> {
+        self.stream_from(req, Vec::new()).await
+    }
+
+    /// After a stream from `account` failed with a usage limit before any byte reached the
+    /// client (an in-stream `response.failed` with `rate_limit_exceeded` /
+    /// `usage_limit_reached`, protocols.md §1.10): cools `account` down until the failure's
+    /// reset and streams `req` from another account. `Ok(None)` when no other account can be
+    /// tried (a single login): the caller reports the failure as it is.
+    ///
+    /// # Errors
+    /// As [`Self::stream`].
+    pub async fn stream_elsewhere(
+        &self,
+        req: &UpstreamRequest,
+        account: &str,
+        failure: &UpstreamFailure,
+    ) -> Result<Option<ResponsesStream>, UpstreamError> {
+        let Some(index) = self.accounts.index_of(account) else {
+            return Ok(None);
+        };
+        let lease = Lease {
+            index,
+            name: account.into(),
+        };
+        let (retry, resets) = (failure.retry_after, failure.resets_at);
+        if !self
+            .accounts
+            .refused(&lease, 429, retry, resets, &failure.message)
+            .await
+        {
+            return Ok(None);
+        }
+        self.stream_from(req, vec![index]).await.map(Some)
+    }
+
+    async fn stream_from(
+        &self,
+        req: &UpstreamRequest,
+        tried: Vec<usize>,
+    ) -> Result<ResponsesStream, UpstreamError> {
         let url = format!("{}/responses", self.config.base_url);
-        let resp = self.send(&url, req, "text/event-stream").await?;
+        let started = std::time::Instant::now();
+        let (resp, lease) = self
+            .send(&url, req, "text/event-stream", tried)
+            .await
+            .inspect_err(|e| crate::metrics::record_upstream_failure(e.kind()))?;
         let headers = codex_headers(resp.headers());
         Ok(ResponsesStream {
             headers,
             body: idle_limited(resp.bytes_stream(), self.config.idle_timeout),
+            account: lease.name,
+            waited: started.elapsed(),
         })
     }
 
@@ -313,7 +412,10 @@ impl ResponsesClient {
     /// [`UpstreamError::TooLarge`] while reading the answer.
     pub async fn compact(&self, req: &UpstreamRequest) -> Result<CompactResponse, UpstreamError> {
         let url = format!("{}/responses/compact", self.config.base_url);
-        let resp = self.send(&url, req, "application/json").await?;
+        let (resp, lease) = self
+            .send(&url, req, "application/json", Vec::new())
+            .await
+            .inspect_err(|e| crate::metrics::record_upstream_failure(e.kind()))?;
         let headers = codex_headers(resp.headers());
         let mut body = idle_limited(resp.bytes_stream(), self.config.idle_timeout);
         let mut buf = Vec::new();
@@ -329,28 +431,71 @@ impl ResponsesClient {
         Ok(CompactResponse {
             headers,
             body: Bytes::from(buf),
+            account: lease.name,
         })
     }
 
-    /// Sends with the refresh and resend policy of the module docs.
+    /// Sends with the refresh, resend and account policy of the module docs, never on the
+    /// accounts in `tried`.
     async fn send(
         &self,
         url: &str,
         req: &UpstreamRequest,
         accept: &'static str,
-    ) -> Result<reqwest::Response, UpstreamError> {
+        mut tried: Vec<usize>,
+    ) -> Result<(reqwest::Response, Lease), UpstreamError> {
         let url = Url::parse(url).map_err(|e| UpstreamError::InvalidUrl {
             url: url.to_owned(),
             reason: e.to_string(),
         })?;
         let headers = self.request_headers(req, accept);
-        let mut creds = self.auth.credentials().await?;
+        let mut last: Option<UpstreamError> = None;
+        loop {
+            let lease = match self
+                .accounts
+                .acquire(req.session_id.as_deref(), &tried)
+                .await
+            {
+                Ok(lease) => lease,
+                // Every account refused with a 403: the last refusal says more than "none left".
+                Err(e) => {
+                    return Err(match (e, last) {
+                        (PoolError::NoneUsable { .. }, Some(refusal)) => refusal,
+                        (e, _) => e.into(),
+                    })
+                }
+            };
+            match self.send_on(&url, &headers, req, &lease).await {
+                Ok(resp) => return Ok((resp, lease)),
+                Err(UpstreamError::Status(s))
+                    if self
+                        .accounts
+                        .refused(&lease, s.status, s.retry_after, s.resets_at, &s.message)
+                        .await =>
+                {
+                    tried.push(lease.index);
+                    last = Some(UpstreamError::Status(s));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One account's attempts: one refresh after a 401, resends after 5xx and transport errors.
+    async fn send_on(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        req: &UpstreamRequest,
+        lease: &Lease,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let mut creds = self.accounts.credentials(lease).await?;
         let mut refreshed = false;
         let mut resends = 0u32;
         loop {
             let attempt = tokio::time::timeout(
                 self.config.header_timeout,
-                self.attempt(&url, &headers, &creds, req.body.clone()),
+                self.attempt(url, headers, &creds, req.body.clone()),
             )
             .await
             .map_err(|_| UpstreamError::HeaderTimeout {
@@ -360,17 +505,23 @@ impl ResponsesClient {
                 Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && !refreshed => {
                     drop(resp);
                     refreshed = true;
-                    tracing::info!("Codex backend answered 401; refreshing the login once");
-                    creds = self.auth.refresh_after_unauthorized(&creds).await?;
+                    tracing::info!(account = %lease.name, "Codex backend answered 401; refreshing the login once");
+                    creds = self.accounts.refresh(lease, &creds).await?;
                     continue;
                 }
-                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) if resp.status().is_success() => {
+                    self.accounts.observe(lease, resp.headers());
+                    return Ok(resp);
+                }
                 Ok(resp)
                     if resp.status().is_server_error() && resends < self.config.max_retries =>
                 {
                     tracing::warn!(status = %resp.status(), resends, "Codex backend error; resending");
                 }
-                Ok(resp) => return Err(status_error(resp).await),
+                Ok(resp) => {
+                    self.accounts.observe(lease, resp.headers());
+                    return Err(status_error(resp).await);
+                }
                 Err(e) if resends < self.config.max_retries => {
                     tracing::warn!(error = %e, resends, "Codex backend unreachable; resending");
                 }
@@ -457,9 +608,15 @@ where
             let mut body = state?;
             match tokio::time::timeout(idle, body.next()).await {
                 Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
-                Ok(Some(Err(e))) => Some((Err(UpstreamError::Body(e)), None)),
+                Ok(Some(Err(e))) => {
+                    crate::metrics::record_upstream_failure("body");
+                    Some((Err(UpstreamError::Body(e)), None))
+                }
                 Ok(None) => None,
-                Err(_) => Some((Err(UpstreamError::IdleTimeout { after: idle }), None)),
+                Err(_) => {
+                    crate::metrics::record_upstream_failure("idle_timeout");
+                    Some((Err(UpstreamError::IdleTimeout { after: idle }), None))
+                }
             }
         },
     ))

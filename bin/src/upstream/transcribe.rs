@@ -14,6 +14,9 @@
 //! resets the connection mid-upload) is replayed once from the spool too. The spool costs disk,
 //! not memory; decoding happens once.
 //!
+//! **Accounts.** With several logins ([`Transcriber::with_pool`]) a 429 or 403 puts the account
+//! aside (`crate::accounts`) and the upload is replayed from the spool on another account.
+//!
 //! A pipeline that fails mid-stream (a truncated file, a failed `rust-silk`) ends the upload body
 //! with an error, so the endpoint never sees a cut-off file as complete, and the codec error is
 //! what the caller gets.
@@ -32,6 +35,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::io::ReaderStream;
 
 use super::{user_agent, ORIGINATOR};
+use crate::accounts::{AccountPool, Lease, PoolError};
 use crate::auth::{AuthError, AuthStore, Credentials};
 
 /// Largest upstream error body kept in [`TranscribeError::Status`] (bytes).
@@ -81,6 +85,9 @@ pub enum TranscribeError {
     /// No usable login.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// No account can take the request (every one cools down, or is disabled).
+    #[error(transparent)]
+    Accounts(#[from] PoolError),
     /// The endpoint answered with an error status.
     #[error("the transcription endpoint answered HTTP {status}: {body}")]
     Status {
@@ -106,7 +113,7 @@ struct TextResponse {
 #[derive(Clone)]
 pub struct Transcriber {
     http: reqwest::Client,
-    auth: AuthStore,
+    accounts: AccountPool,
     url: String,
 }
 
@@ -238,9 +245,14 @@ struct RequestMeta {
 impl Transcriber {
     /// A client for the endpoint at `url`.
     pub fn new(http: reqwest::Client, auth: AuthStore, url: impl Into<String>) -> Self {
+        Self::with_pool(http, AccountPool::single(auth), url)
+    }
+
+    /// A client for the endpoint at `url` over an account pool.
+    pub fn with_pool(http: reqwest::Client, accounts: AccountPool, url: impl Into<String>) -> Self {
         Transcriber {
             http,
-            auth,
+            accounts,
             url: url.into(),
         }
     }
@@ -308,7 +320,9 @@ impl Transcriber {
         &self,
         req: TranscribeRequest,
     ) -> Result<Transcription, TranscribeError> {
-        let creds = self.auth.credentials().await?;
+        let mut tried = Vec::new();
+        let mut lease = self.accounts.acquire(None, &tried).await?;
+        let creds = self.accounts.credentials(&lease).await?;
         let meta = RequestMeta {
             language: req.language,
             filename: req.filename,
@@ -344,8 +358,14 @@ impl Transcriber {
                     tracing::info!(
                         "transcribe: 401, refreshing the login and replaying from the spool"
                     );
-                    creds = self.auth.refresh_after_unauthorized(&creds).await?;
+                    creds = self.accounts.refresh(&lease, &creds).await?;
                     refreshed = true;
+                    self.replay(&creds, &meta, &plan, &mut spool).await
+                }
+                Ok(r) if matches!(r.status().as_u16(), 403 | 429) && self.accounts.len() > 1 => {
+                    lease = self.move_on(r, &lease, &mut tried).await?;
+                    creds = self.accounts.credentials(&lease).await?;
+                    refreshed = false;
                     self.replay(&creds, &meta, &plan, &mut spool).await
                 }
                 Err(TranscribeError::Transport(e)) if !replayed => {
@@ -386,13 +406,15 @@ pub struct UploadPart {
 
 impl Transcriber {
     /// Upload one in-memory file. A 401 refreshes the login once (single-flight, shared with
-    /// every other request of this [`AuthStore`]) and resends; other failures are returned for
+    /// every other request of this account) and resends; other failures are returned for
     /// the caller's retry policy.
     ///
     /// # Errors
     /// As [`Transcriber::transcribe`], without codec errors.
     pub async fn transcribe_part(&self, part: &UploadPart) -> Result<String, TranscribeError> {
-        let mut creds = self.auth.credentials().await?;
+        let mut tried = Vec::new();
+        let mut lease = self.accounts.acquire(None, &tried).await?;
+        let mut creds = self.accounts.credentials(&lease).await?;
         let mut refreshed = false;
         loop {
             let body = Body::from(part.bytes.clone());
@@ -409,11 +431,74 @@ impl Transcriber {
             let response = self.send(&creds, form).await?;
             if response.status() == StatusCode::UNAUTHORIZED && !refreshed {
                 tracing::info!(file = %part.filename, "transcribe: 401, refreshing the login");
-                creds = self.auth.refresh_after_unauthorized(&creds).await?;
+                creds = self.accounts.refresh(&lease, &creds).await?;
                 refreshed = true;
                 continue;
             }
+            if matches!(response.status().as_u16(), 403 | 429) && self.accounts.len() > 1 {
+                lease = self.move_on(response, &lease, &mut tried).await?;
+                creds = self.accounts.credentials(&lease).await?;
+                refreshed = false;
+                continue;
+            }
             return read_text(response).await;
+        }
+    }
+}
+
+impl Transcriber {
+    /// Records a 429 / 403 answer on `lease` and picks the next account.
+    ///
+    /// # Errors
+    /// The answer as [`TranscribeError::Status`] when the pool keeps the account or when no
+    /// other account can take the request.
+    async fn move_on(
+        &self,
+        r: reqwest::Response,
+        lease: &Lease,
+        tried: &mut Vec<usize>,
+    ) -> Result<Lease, TranscribeError> {
+        let status = r.status().as_u16();
+        let header_retry = r
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(std::time::Duration::from_secs_f64);
+        let body = r
+            .bytes()
+            .await
+            .map_err(|e| TranscribeError::Transport(error_chain(&e)))?;
+        let parsed = super::responses::parse_status_error(status, &body, header_retry);
+        let moved = self
+            .accounts
+            .refused(
+                lease,
+                status,
+                parsed.retry_after,
+                parsed.resets_at,
+                &parsed.message,
+            )
+            .await;
+        let end = body.len().min(ERROR_BODY_CLIP);
+        let as_error = || TranscribeError::Status {
+            status,
+            body: String::from_utf8_lossy(&body[..end]).into_owned(),
+        };
+        if !moved {
+            return Err(as_error());
+        }
+        tried.push(lease.index);
+        crate::metrics::record_retry(if status == 429 {
+            "rate_limited"
+        } else {
+            "forbidden"
+        });
+        match self.accounts.acquire(None, tried).await {
+            Ok(next) => Ok(next),
+            Err(e @ PoolError::AllCoolingDown { .. }) => Err(e.into()),
+            Err(_) => Err(as_error()),
         }
     }
 }

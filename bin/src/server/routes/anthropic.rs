@@ -17,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header as http_header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{head, post};
-use axum::Router;
+use axum::{Extension, Router};
 use bytes::Bytes;
 use codex_pipe_protocols::anthropic::{
     count_tokens, parse_request, MessagesAggregator, MessagesConfig, MessagesStreamEgress,
@@ -28,7 +28,8 @@ use codex_pipe_protocols::{ApiError, Protocol, Translator};
 
 use super::header;
 use crate::server::error::Rejection;
-use crate::server::respond::respond;
+use crate::server::metrics::RequestSlot;
+use crate::server::respond::call_and_respond;
 use crate::server::AppState;
 use crate::upstream::responses::UpstreamRequest;
 
@@ -70,6 +71,7 @@ async fn probe() -> StatusCode {
 /// `POST /v1/messages`.
 pub async fn messages(
     State(state): State<AppState>,
+    slot: Option<Extension<RequestSlot>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
@@ -98,29 +100,22 @@ pub async fn messages(
         },
         signatures: key.clone(),
     };
-    let upstream = state
-        .upstream_call(&UpstreamRequest {
-            body: Bytes::from(encoded.body),
-            session_id: req.prompt_cache_key.clone(),
-            subagent: req.subagent.clone(),
+    let upstream = UpstreamRequest {
+        body: Bytes::from(encoded.body),
+        session_id: req.prompt_cache_key.clone(),
+        subagent: req.subagent.clone(),
+    };
+    let (slot, names) = (slot.map(|Extension(s)| s), encoded.tool_names);
+    let model = config.model.clone();
+    if req.stream {
+        call_and_respond(&state, slot, &model, &upstream, || {
+            Translator::new(names.clone(), MessagesStreamEgress::new(config.clone()))
         })
         .await
-        .map_err(reject)?;
-    if req.stream {
-        let egress = MessagesStreamEgress::new(config);
-        respond(
-            &state,
-            upstream,
-            Translator::new(encoded.tool_names, egress),
-        )
-        .await
     } else {
-        let egress = MessagesAggregator::new(config);
-        respond(
-            &state,
-            upstream,
-            Translator::new(encoded.tool_names, egress),
-        )
+        call_and_respond(&state, slot, &model, &upstream, || {
+            Translator::new(names.clone(), MessagesAggregator::new(config.clone()))
+        })
         .await
     }
 }

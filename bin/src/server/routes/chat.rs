@@ -5,6 +5,7 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Extension;
 use bytes::Bytes;
 use codex_pipe_protocols::openai_chat::{
     parse_request, ChatCompletionAggregator, ChatStreamConfig, ChatStreamEgress,
@@ -16,13 +17,15 @@ use super::{header, unix_now};
 use codex_pipe_protocols::ApiError;
 
 use crate::server::error::Rejection;
-use crate::server::respond::respond;
+use crate::server::metrics::RequestSlot;
+use crate::server::respond::call_and_respond;
 use crate::server::AppState;
 use crate::upstream::responses::UpstreamRequest;
 
 /// `POST /v1/chat/completions`.
 pub async fn handle(
     State(state): State<AppState>,
+    slot: Option<Extension<RequestSlot>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
@@ -42,29 +45,22 @@ pub async fn handle(
         },
         include_usage: parsed.include_usage,
     };
-    let upstream = state
-        .upstream_call(&UpstreamRequest {
-            body: Bytes::from(encoded.body),
-            session_id: req.prompt_cache_key.clone(),
-            subagent: req.subagent.clone(),
+    let upstream = UpstreamRequest {
+        body: Bytes::from(encoded.body),
+        session_id: req.prompt_cache_key.clone(),
+        subagent: req.subagent.clone(),
+    };
+    let (slot, names) = (slot.map(|Extension(s)| s), encoded.tool_names);
+    let model = config.model.clone();
+    if req.stream {
+        call_and_respond(&state, slot, &model, &upstream, || {
+            Translator::new(names.clone(), ChatStreamEgress::new(config.clone()))
         })
         .await
-        .map_err(reject)?;
-    if req.stream {
-        let egress = ChatStreamEgress::new(config);
-        respond(
-            &state,
-            upstream,
-            Translator::new(encoded.tool_names, egress),
-        )
-        .await
     } else {
-        let egress = ChatCompletionAggregator::new(config);
-        respond(
-            &state,
-            upstream,
-            Translator::new(encoded.tool_names, egress),
-        )
+        call_and_respond(&state, slot, &model, &upstream, || {
+            Translator::new(names.clone(), ChatCompletionAggregator::new(config.clone()))
+        })
         .await
     }
 }

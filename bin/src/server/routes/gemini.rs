@@ -15,6 +15,7 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use bytes::Bytes;
 use codex_pipe_protocols::gemini::{
     count_tokens_json, model_id, model_json, models_json, parse_count_tokens, parse_request,
@@ -25,13 +26,15 @@ use codex_pipe_protocols::{tokens, ApiError, FailureKind, Protocol, Translator};
 
 use super::{header as header_of, models};
 use crate::server::error::Rejection;
-use crate::server::respond::respond;
+use crate::server::metrics::RequestSlot;
+use crate::server::respond::call_and_respond;
 use crate::server::AppState;
 use crate::upstream::responses::UpstreamRequest;
 
 /// `POST …/models/{model}:{action}`: the action after the last `:` picks the handler.
 pub async fn post_model(
     State(state): State<AppState>,
+    slot: Option<Extension<RequestSlot>>,
     Path(target): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -44,11 +47,12 @@ pub async fn post_model(
     };
     let model = model_id(model);
     let sse = query_param(query.as_deref(), "alt").is_some_and(|alt| alt == "sse");
+    let slot = slot.map(|Extension(s)| s);
     match action {
-        "generateContent" => generate(state, model, &headers, &body, sse.then_some(Framing::Sse)).await,
+        "generateContent" => generate(state, slot, model, &headers, &body, sse.then_some(Framing::Sse)).await,
         "streamGenerateContent" => {
             let framing = if sse { Framing::Sse } else { Framing::JsonArray };
-            generate(state, model, &headers, &body, Some(framing)).await
+            generate(state, slot, model, &headers, &body, Some(framing)).await
         }
         "countTokens" => count_tokens(&state, model, &body).await,
         other => Err(not_found(format!(
@@ -60,6 +64,7 @@ pub async fn post_model(
 /// `generateContent` (`framing` `None`) or a stream.
 async fn generate(
     state: AppState,
+    slot: Option<RequestSlot>,
     model: &str,
     headers: &HeaderMap,
     body: &[u8],
@@ -70,34 +75,29 @@ async fn generate(
     req.apply_headers(header_of(headers));
     state.catalog.apply(&mut req);
     let encoded = encode_request(&req).map_err(reject)?;
-    let upstream = state
-        .upstream_call(&UpstreamRequest {
-            body: Bytes::from(encoded.body),
-            session_id: req.prompt_cache_key.clone(),
-            subagent: req.subagent.clone(),
-        })
-        .await
-        .map_err(reject)?;
+    let upstream = UpstreamRequest {
+        body: Bytes::from(encoded.body),
+        session_id: req.prompt_cache_key.clone(),
+        subagent: req.subagent.clone(),
+    };
     let config = GeminiConfig {
         model: model.to_owned(),
     };
+    let names = encoded.tool_names;
     match framing {
         Some(framing) => {
-            let egress = GeminiStreamEgress::new(config, framing);
-            respond(
-                &state,
-                upstream,
-                Translator::new(encoded.tool_names, egress),
-            )
+            call_and_respond(&state, slot, model, &upstream, || {
+                Translator::new(
+                    names.clone(),
+                    GeminiStreamEgress::new(config.clone(), framing),
+                )
+            })
             .await
         }
         None => {
-            let egress = GeminiAggregator::new(config);
-            respond(
-                &state,
-                upstream,
-                Translator::new(encoded.tool_names, egress),
-            )
+            call_and_respond(&state, slot, model, &upstream, || {
+                Translator::new(names.clone(), GeminiAggregator::new(config.clone()))
+            })
             .await
         }
     }

@@ -10,11 +10,13 @@
 //! | `POST /api/chat`, `/api/generate`, `GET /api/version`, `/api/tags`, `/api/ps`, `POST /api/show`, `/api/pull`, `GET /` | [`ollama`] | Ollama API |
 //! | `POST /v1/messages`, `/v1/messages/count_tokens`, `HEAD /`, `HEAD /api/hello`; `GET /v1/models` with `anthropic-version` | [`anthropic`] | Anthropic Messages, streamed (named events, `ping`) or folded into one `message`; local token count; Claude Code's probes |
 //! | `GET /healthz` | here | `{"status":"ok"}`, no API key |
+//! | `GET /metrics` | [`crate::server::metrics`] | Prometheus text, behind the API key; merged only with metrics on |
 //!
 //! **Adding a protocol**: its folder in `protocols/src/<name>` (wire types, ingress, egress,
 //! `error.rs`) and a [`codex_pipe_protocols::Protocol`] variant; here, one file whose handler
-//! parses the body with the protocol's ingress, calls [`super::upstream_call`] and answers with
-//! [`super::respond::respond`] and the protocol's egress; one line in [`router`]; one line in
+//! parses the body with the protocol's ingress and answers with
+//! [`super::respond::call_and_respond`] (the upstream call, metering, the account move) and a
+//! translator over the protocol's egress; one line in [`router`]; one line in
 //! [`protocol_of`] so that 401 / 404 / 405 answers use the protocol's error shape.
 
 pub mod anthropic;
@@ -95,16 +97,35 @@ pub fn router(state: AppState) -> Router {
             require_api_key,
         ));
     let allowed_hosts = state.config.allowed_hosts.clone();
-    Router::new()
+    let metering = state.metrics.clone();
+    let api_key = state.config.api_key.clone();
+    let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/", get(ollama::root))
         .merge(anthropic::probes())
         .merge(keyed)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    // `GET /metrics` behind the key layer; the metering layer outermost, so it sees every
+    // request once and its whole body.
+    let app = match &metering {
+        Some(m) => app.merge(
+            crate::server::metrics::routes(m.clone())
+                .route_layer(middleware::from_fn_with_state(api_key, require_api_key)),
+        ),
+        None => app,
+    };
+    let app = app
         .layer(middleware::from_fn(protocol_errors))
-        .layer(middleware::from_fn_with_state(allowed_hosts, check_host))
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(allowed_hosts, check_host));
+    match metering {
+        Some(m) => app.layer(middleware::from_fn_with_state(
+            m,
+            crate::server::metrics::meter,
+        )),
+        None => app,
+    }
 }
 
 /// `GET /healthz`: `200 {"status":"ok"}` while the process serves requests.

@@ -17,6 +17,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use bytes::Bytes;
 use codex_pipe_protocols::ollama::{
     model_name, parse_chat, parse_generate, ps_json, requested_model, rfc3339, show_json,
@@ -28,32 +29,36 @@ use codex_pipe_protocols::{ApiError, FailureKind, Protocol, Translator};
 
 use super::header as header_of;
 use crate::server::error::Rejection;
-use crate::server::respond::respond;
+use crate::server::metrics::RequestSlot;
+use crate::server::respond::call_and_respond;
 use crate::server::AppState;
 use crate::upstream::responses::UpstreamRequest;
 
 /// `POST /api/chat`.
 pub async fn chat(
     State(state): State<AppState>,
+    slot: Option<Extension<RequestSlot>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
     let parsed = parse_chat(&body).map_err(reject)?;
-    answer(state, &headers, parsed, Endpoint::Chat).await
+    answer(state, slot, &headers, parsed, Endpoint::Chat).await
 }
 
 /// `POST /api/generate`.
 pub async fn generate(
     State(state): State<AppState>,
+    slot: Option<Extension<RequestSlot>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
     let parsed = parse_generate(&body).map_err(reject)?;
-    answer(state, &headers, parsed, Endpoint::Generate).await
+    answer(state, slot, &headers, parsed, Endpoint::Generate).await
 }
 
 async fn answer(
     state: AppState,
+    slot: Option<Extension<RequestSlot>>,
     headers: &HeaderMap,
     parsed: ParsedOllama,
     endpoint: Endpoint,
@@ -63,14 +68,11 @@ async fn answer(
     req.apply_headers(header_of(headers));
     state.catalog.apply(&mut req);
     let encoded = encode_request(&req).map_err(reject)?;
-    let upstream = state
-        .upstream_call(&UpstreamRequest {
-            body: Bytes::from(encoded.body),
-            session_id: req.prompt_cache_key.clone(),
-            subagent: req.subagent.clone(),
-        })
-        .await
-        .map_err(reject)?;
+    let upstream = UpstreamRequest {
+        body: Bytes::from(encoded.body),
+        session_id: req.prompt_cache_key.clone(),
+        subagent: req.subagent.clone(),
+    };
     let config = OllamaConfig {
         endpoint,
         model: parsed.model,
@@ -78,21 +80,17 @@ async fn answer(
         think: parsed.think,
         started: Some(started),
     };
+    let (slot, names) = (slot.map(|Extension(s)| s), encoded.tool_names);
+    let model = config.model.clone();
     if req.stream {
-        let egress = OllamaStreamEgress::new(config);
-        respond(
-            &state,
-            upstream,
-            Translator::new(encoded.tool_names, egress),
-        )
+        call_and_respond(&state, slot, &model, &upstream, || {
+            Translator::new(names.clone(), OllamaStreamEgress::new(config.clone()))
+        })
         .await
     } else {
-        let egress = OllamaAggregator::new(config);
-        respond(
-            &state,
-            upstream,
-            Translator::new(encoded.tool_names, egress),
-        )
+        call_and_respond(&state, slot, &model, &upstream, || {
+            Translator::new(names.clone(), OllamaAggregator::new(config.clone()))
+        })
         .await
     }
 }

@@ -9,6 +9,7 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Extension;
 use bytes::Bytes;
 use codex_pipe_protocols::canonical::SESSION_HEADERS;
 use codex_pipe_protocols::responses::{
@@ -22,7 +23,8 @@ use super::header;
 use codex_pipe_protocols::ApiError;
 
 use crate::server::error::Rejection;
-use crate::server::respond::{answer, respond};
+use crate::server::metrics::RequestSlot;
+use crate::server::respond::{answer, call_and_respond};
 use crate::server::AppState;
 use crate::upstream::responses::UpstreamRequest;
 
@@ -44,41 +46,45 @@ fn subagent_of(headers: &HeaderMap) -> Option<String> {
 /// `POST /v1/responses`.
 pub async fn handle(
     State(state): State<AppState>,
+    slot: Option<Extension<RequestSlot>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
     let mut obj = parse_object(&body).map_err(reject)?;
     drop(body);
+    let model = obj
+        .get("model")
+        .and_then(|m| m.as_str())
+        .unwrap_or_default()
+        .to_owned();
     resolve_model(&mut obj, &state.catalog);
     let fixed = fixup_responses_object(obj).map_err(reject)?;
     if !fixed.dropped.is_empty() {
         tracing::debug!(dropped = ?fixed.dropped, "fields the backend rejects were dropped");
     }
-    let upstream = state
-        .upstream_call(&UpstreamRequest {
-            session_id: session_of(&headers, fixed.prompt_cache_key),
-            subagent: subagent_of(&headers),
-            body: Bytes::from(fixed.body),
-        })
-        .await
-        .map_err(reject)?;
+    let upstream = UpstreamRequest {
+        session_id: session_of(&headers, fixed.prompt_cache_key),
+        subagent: subagent_of(&headers),
+        body: Bytes::from(fixed.body),
+    };
+    let (slot, names) = (slot.map(|Extension(s)| s), fixed.tool_names);
     // The egress restores names in the raw events; the translator's ingress reads them as the
     // backend sent them.
     if fixed.client_stream {
-        let egress = PassthroughStream::new(fixed.tool_names);
-        respond(
-            &state,
-            upstream,
-            Translator::new(ToolNameMap::default(), egress),
-        )
+        call_and_respond(&state, slot, &model, &upstream, || {
+            Translator::new(
+                ToolNameMap::default(),
+                PassthroughStream::new(names.clone()),
+            )
+        })
         .await
     } else {
-        let egress = PassthroughCollect::new(fixed.tool_names);
-        respond(
-            &state,
-            upstream,
-            Translator::new(ToolNameMap::default(), egress),
-        )
+        call_and_respond(&state, slot, &model, &upstream, || {
+            Translator::new(
+                ToolNameMap::default(),
+                PassthroughCollect::new(names.clone()),
+            )
+        })
         .await
     }
 }
@@ -86,13 +92,22 @@ pub async fn handle(
 /// `POST /v1/responses/compact`.
 pub async fn handle_compact(
     State(state): State<AppState>,
+    slot: Option<Extension<RequestSlot>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
     let mut obj = parse_object(&body).map_err(reject)?;
     drop(body);
+    if let Some(Extension(slot)) = &slot {
+        slot.set_model(
+            obj.get("model")
+                .and_then(|m| m.as_str())
+                .unwrap_or_default(),
+        );
+    }
     resolve_model(&mut obj, &state.catalog);
     let fixed = fixup_compact_object(obj).map_err(reject)?;
+    let started = std::time::Instant::now();
     let answer_body = state
         .upstream_compact(&UpstreamRequest {
             session_id: session_of(&headers, fixed.prompt_cache_key),
@@ -101,6 +116,9 @@ pub async fn handle_compact(
         })
         .await
         .map_err(reject)?;
+    if let Some(Extension(slot)) = &slot {
+        slot.set_upstream(answer_body.account.clone(), started.elapsed());
+    }
     let body = if fixed.tool_names.is_empty() {
         answer_body.body
     } else {
