@@ -23,15 +23,13 @@ use codex_pipe_protocols::anthropic::{
     count_tokens, parse_request, MessagesAggregator, MessagesConfig, MessagesStreamEgress,
     SignatureKey,
 };
-use codex_pipe_protocols::responses::encode_request;
 use codex_pipe_protocols::{ApiError, Protocol, Translator};
 
-use super::header;
+use super::{header, prepare};
 use crate::server::error::Rejection;
 use crate::server::metrics::RequestSlot;
 use crate::server::respond::call_and_respond;
 use crate::server::AppState;
-use crate::upstream::responses::UpstreamRequest;
 
 /// The header that marks an Anthropic client (`GET /v1/models` answers in its shape).
 pub const VERSION_HEADER: &str = "anthropic-version";
@@ -84,30 +82,24 @@ pub async fn messages(
         );
     }
     let mut req = parsed.request;
+    // Claude Code's session header wins over `metadata.user_id` as the cache key.
     req.apply_headers(header(&headers));
     if req.prompt_cache_key.is_none() {
         req.prompt_cache_key = parsed.user_cache_key;
     }
-    let requested = req.model.clone();
-    state.catalog.apply(&mut req);
-    let encoded = encode_request(&req).map_err(reject)?;
+    let p = prepare(&state, req, &headers).map_err(reject)?;
     let config = MessagesConfig {
         id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
-        model: if requested.trim().is_empty() {
-            req.model.clone()
-        } else {
-            requested
-        },
+        model: p.model.clone(),
         signatures: key.clone(),
     };
-    let upstream = UpstreamRequest {
-        body: Bytes::from(encoded.body),
-        session_id: req.prompt_cache_key.clone(),
-        subagent: req.subagent.clone(),
-    };
-    let (slot, names) = (slot.map(|Extension(s)| s), encoded.tool_names);
-    let model = config.model.clone();
-    if req.stream {
+    let (slot, names, upstream, model) = (
+        slot.map(|Extension(s)| s),
+        p.tool_names,
+        p.upstream,
+        p.model,
+    );
+    if p.stream {
         call_and_respond(&state, slot, &model, &upstream, || {
             Translator::new(names.clone(), MessagesStreamEgress::new(config.clone()))
         })

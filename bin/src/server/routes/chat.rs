@@ -10,17 +10,15 @@ use bytes::Bytes;
 use codex_pipe_protocols::openai_chat::{
     parse_request, ChatCompletionAggregator, ChatStreamConfig, ChatStreamEgress,
 };
-use codex_pipe_protocols::responses::encode_request;
 use codex_pipe_protocols::{Protocol, Translator};
 
-use super::{header, unix_now};
+use super::{prepare, unix_now};
 use codex_pipe_protocols::ApiError;
 
 use crate::server::error::Rejection;
 use crate::server::metrics::RequestSlot;
 use crate::server::respond::call_and_respond;
 use crate::server::AppState;
-use crate::upstream::responses::UpstreamRequest;
 
 /// `POST /v1/chat/completions`.
 pub async fn handle(
@@ -30,29 +28,20 @@ pub async fn handle(
     body: Bytes,
 ) -> Result<Response, Rejection> {
     let parsed = parse_request(&body).map_err(reject)?;
-    let mut req = parsed.request;
-    req.apply_headers(header(&headers));
-    let requested = req.model.clone();
-    state.catalog.apply(&mut req);
-    let encoded = encode_request(&req).map_err(reject)?;
+    let p = prepare(&state, parsed.request, &headers).map_err(reject)?;
     let config = ChatStreamConfig {
         id: format!("chatcmpl-{}", uuid::Uuid::new_v4().simple()),
         created: unix_now(),
-        model: if requested.trim().is_empty() {
-            req.model.clone()
-        } else {
-            requested
-        },
+        model: p.model.clone(),
         include_usage: parsed.include_usage,
     };
-    let upstream = UpstreamRequest {
-        body: Bytes::from(encoded.body),
-        session_id: req.prompt_cache_key.clone(),
-        subagent: req.subagent.clone(),
-    };
-    let (slot, names) = (slot.map(|Extension(s)| s), encoded.tool_names);
-    let model = config.model.clone();
-    if req.stream {
+    let (slot, names, upstream, model) = (
+        slot.map(|Extension(s)| s),
+        p.tool_names,
+        p.upstream,
+        p.model,
+    );
+    if p.stream {
         call_and_respond(&state, slot, &model, &upstream, || {
             Translator::new(names.clone(), ChatStreamEgress::new(config.clone()))
         })

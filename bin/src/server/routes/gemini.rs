@@ -21,15 +21,13 @@ use codex_pipe_protocols::gemini::{
     count_tokens_json, model_id, model_json, models_json, parse_count_tokens, parse_request,
     Framing, GeminiAggregator, GeminiConfig, GeminiStreamEgress,
 };
-use codex_pipe_protocols::responses::encode_request;
 use codex_pipe_protocols::{tokens, ApiError, FailureKind, Protocol, Translator};
 
-use super::{header as header_of, models};
+use super::{models, prepare};
 use crate::server::error::Rejection;
 use crate::server::metrics::RequestSlot;
 use crate::server::respond::call_and_respond;
 use crate::server::AppState;
-use crate::upstream::responses::UpstreamRequest;
 
 /// `POST …/models/{model}:{action}`: the action after the last `:` picks the handler.
 pub async fn post_model(
@@ -72,18 +70,11 @@ async fn generate(
 ) -> Result<Response, Rejection> {
     let mut req = parse_request(body, model).map_err(reject)?;
     req.stream = framing.is_some();
-    req.apply_headers(header_of(headers));
-    state.catalog.apply(&mut req);
-    let encoded = encode_request(&req).map_err(reject)?;
-    let upstream = UpstreamRequest {
-        body: Bytes::from(encoded.body),
-        session_id: req.prompt_cache_key.clone(),
-        subagent: req.subagent.clone(),
-    };
+    let p = prepare(&state, req, headers).map_err(reject)?;
     let config = GeminiConfig {
         model: model.to_owned(),
     };
-    let names = encoded.tool_names;
+    let (names, upstream) = (p.tool_names, p.upstream);
     match framing {
         Some(framing) => {
             call_and_respond(&state, slot, model, &upstream, || {

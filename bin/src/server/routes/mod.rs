@@ -33,13 +33,16 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
-use codex_pipe_protocols::Protocol;
+use bytes::Bytes;
+use codex_pipe_protocols::responses::{encode_request, ToolNameMap};
+use codex_pipe_protocols::{ChatRequest, Protocol, ProtocolError};
 
 use super::layers::{
     check_host, limit_upstream, method_not_allowed, protocol_errors, require_api_key, require_json,
     unknown_route,
 };
 use super::AppState;
+use crate::upstream::responses::UpstreamRequest;
 
 /// The protocol whose error shape a request to `path` gets (for the answers the layers give
 /// before a handler runs).
@@ -131,6 +134,50 @@ pub fn router(state: AppState) -> Router {
 /// `GET /healthz`: `200 {"status":"ok"}` while the process serves requests.
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
+}
+
+/// A canonical request made ready for the backend: what every translated route does between
+/// its protocol's ingress and [`super::respond::call_and_respond`].
+#[derive(Debug)]
+pub struct Prepared {
+    /// The backend call (body, `session_id`, subagent).
+    pub upstream: UpstreamRequest,
+    /// Tool names the encoder shortened, for the translator.
+    pub tool_names: ToolNameMap,
+    /// The model to report to the client: the name it asked for, else the resolved default.
+    pub model: String,
+    /// The client asked for a streamed answer.
+    pub stream: bool,
+}
+
+/// Fills `req` from the request headers ([`ChatRequest::apply_headers`]: cache key, subagent;
+/// what the body set wins), resolves its model through the catalog and encodes it.
+///
+/// # Errors
+/// [`ProtocolError`] from [`encode_request`] (no model).
+pub fn prepare(
+    state: &AppState,
+    mut req: ChatRequest,
+    headers: &HeaderMap,
+) -> Result<Prepared, ProtocolError> {
+    req.apply_headers(header(headers));
+    let requested = req.model.clone();
+    state.catalog.apply(&mut req);
+    let encoded = encode_request(&req)?;
+    Ok(Prepared {
+        upstream: UpstreamRequest {
+            body: Bytes::from(encoded.body),
+            session_id: req.prompt_cache_key,
+            subagent: req.subagent,
+        },
+        tool_names: encoded.tool_names,
+        model: if requested.trim().is_empty() {
+            req.model
+        } else {
+            requested
+        },
+        stream: req.stream,
+    })
 }
 
 /// A request header as text, by lower-case name (for

@@ -24,15 +24,13 @@ use codex_pipe_protocols::ollama::{
     tags_json, version_json, Endpoint, OllamaAggregator, OllamaConfig, OllamaStreamEgress,
     ParsedOllama, PULL_STREAM, PULL_SUCCESS, ROOT_TEXT,
 };
-use codex_pipe_protocols::responses::encode_request;
 use codex_pipe_protocols::{ApiError, FailureKind, Protocol, Translator};
 
-use super::header as header_of;
+use super::prepare;
 use crate::server::error::Rejection;
 use crate::server::metrics::RequestSlot;
 use crate::server::respond::call_and_respond;
 use crate::server::AppState;
-use crate::upstream::responses::UpstreamRequest;
 
 /// `POST /api/chat`.
 pub async fn chat(
@@ -64,15 +62,7 @@ async fn answer(
     endpoint: Endpoint,
 ) -> Result<Response, Rejection> {
     let started = Instant::now();
-    let mut req = parsed.request;
-    req.apply_headers(header_of(headers));
-    state.catalog.apply(&mut req);
-    let encoded = encode_request(&req).map_err(reject)?;
-    let upstream = UpstreamRequest {
-        body: Bytes::from(encoded.body),
-        session_id: req.prompt_cache_key.clone(),
-        subagent: req.subagent.clone(),
-    };
+    let p = prepare(&state, parsed.request, headers).map_err(reject)?;
     let config = OllamaConfig {
         endpoint,
         model: parsed.model,
@@ -80,9 +70,9 @@ async fn answer(
         think: parsed.think,
         started: Some(started),
     };
-    let (slot, names) = (slot.map(|Extension(s)| s), encoded.tool_names);
+    let (slot, names, upstream) = (slot.map(|Extension(s)| s), p.tool_names, p.upstream);
     let model = config.model.clone();
-    if req.stream {
+    if p.stream {
         call_and_respond(&state, slot, &model, &upstream, || {
             Translator::new(names.clone(), OllamaStreamEgress::new(config.clone()))
         })
