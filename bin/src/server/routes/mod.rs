@@ -14,7 +14,7 @@
 //!
 //! **Adding a protocol**: its folder in `protocols/src/<name>` (wire types, ingress, egress,
 //! `error.rs`) and a [`codex_pipe_protocols::Protocol`] variant; here, one file whose handler
-//! parses the body with the protocol's ingress and answers with
+//! parses the body with the protocol's ingress, calls [`prepare`] and answers with
 //! [`super::respond::call_and_respond`] (the upstream call, metering, the account move) and a
 //! translator over the protocol's egress; one line in [`router`]; one line in
 //! [`protocol_of`] so that 401 / 404 / 405 answers use the protocol's error shape.
