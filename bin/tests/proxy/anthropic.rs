@@ -294,26 +294,9 @@ fn repo_root() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anthropic_python_sdk() {
-    let python = std::env::var("CODEX_PIPE_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!("CODEX_PIPE_TEST_PYTHON is not set: run scripts/setup (it creates .venv with the official SDKs, anthropic included), or use scripts/test, which sets it")
-    });
     // A short keep-alive, so that the script sees `ping` events during a silence.
     let env = Env::start(Duration::from_millis(300)).await;
-    let script = repo_root().join("bin/tests/sdk/anthropic_messages.py");
-    let child = tokio::process::Command::new(&python)
-        .arg(&script)
-        .arg(&env.base)
-        .arg(KEY)
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(LIMIT, child)
-        .await
-        .expect("SDK script took too long")
-        .expect("run the Python interpreter");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("ALL OK"), "{stdout}");
+    crate::gemini::run_python("anthropic_messages.py", &[env.base.clone(), KEY.into()]).await;
 }
 
 /// Claude Code's binary: `CODEX_PIPE_TEST_CLAUDE`, else `.tools/claude-code` (scripts/setup).

@@ -1,7 +1,5 @@
 //! `/v1/responses` passthrough, compaction, models, and the official OpenAI Python SDK.
 
-use std::time::Duration;
-
 use codex_pipe::auth::AuthSource;
 use codex_pipe::sim::responses::{responses_base_url, SIM_TEXT};
 use serde_json::{json, Value};
@@ -99,31 +97,10 @@ async fn responses_non_streaming_compact_and_models() {
     .await;
 }
 
-/// Runs `bin/tests/sdk/<script>` with the interpreter in `CODEX_PIPE_TEST_PYTHON`.
+/// Runs `bin/tests/sdk/<script>` against a new proxy ([`crate::gemini::run_python`]).
 async fn run_sdk_script(script: &str) {
-    let python = std::env::var("CODEX_PIPE_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!("CODEX_PIPE_TEST_PYTHON is not set: run scripts/setup (it creates .venv with openai==3.52.0), or use scripts/test, which sets it")
-    });
     let env = Env::start().await;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sdk")
-        .join(script);
-    let child = tokio::process::Command::new(&python)
-        .arg(&path)
-        .arg(format!("{}/v1", env.base))
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), child)
-        .await
-        .expect("SDK script took too long")
-        .expect("run the Python interpreter");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{script} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    assert!(stdout.contains("ALL OK"), "{stdout}");
+    crate::gemini::run_python(script, &[format!("{}/v1", env.base)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
