@@ -13,7 +13,7 @@
 //! | resampling | [`resample`] | exact output length `ceil(n·out/in)`, filter delay trimmed |
 //! | encoding | [`encode`] | WAV (streaming header), Ogg Opus per RFC 7845 |
 //! | the chain | [`transcode`] | passthrough of what the dictation endpoint accepts, otherwise convert |
-//! | long audio | [`segment`], [`split`] | cut at pauses (frame energy against an adaptive noise floor), one encoded file per segment |
+//! | long audio | [`segment`], [`split`], [`window`] | cut at pauses (frame energy against an adaptive noise floor), one encoded file per segment; the PCM window spooled to disk past 128 KiB |
 //! | checks | [`verify`] | Ogg page and EBML element framing: a cut-off passthrough input is an error |
 //!
 //! Everything is synchronous and streaming: [`Transcoder::run`] pulls from a `Read` and pushes
@@ -42,6 +42,7 @@ pub mod sniff;
 pub mod split;
 pub mod transcode;
 pub mod verify;
+pub mod window;
 
 pub use decode::{DecodeOptions, FfmpegOptions, PcmEncoding, PcmSpec, RawPcmFormat, SilkOptions};
 pub use encode::ogg_opus::OpusSettings;

@@ -10,7 +10,8 @@
 //! [`ABSOLUTE_QUIET_DBFS`] whatever the levels. A *pause* is a run of at least
 //! [`MIN_PAUSE_FRAMES`] quiet frames.
 //!
-//! [`Cutter`] buffers PCM from the current segment's start. Once it holds
+//! [`Cutter`] buffers PCM from the current segment's start (in a [`PcmWindow`]: a small buffer
+//! in memory, the rest in a temporary file). Once it holds
 //! `max_seconds`, it cuts at the deepest pause that overlaps the window `[min_seconds,
 //! max_seconds]` after the segment start — the longest one, ties going to the lower mean energy
 //! — in the middle of that pause (clamped to the window). When the window holds no pause, it cuts
@@ -21,6 +22,7 @@
 //! which frame energy gives directly; a speech/non-speech classifier would still need it.
 
 use crate::error::CodecError;
+use crate::window::PcmWindow;
 
 /// Analysis frames per second (20 ms frames, the Opus frame length).
 pub const FRAMES_PER_SECOND: u32 = 50;
@@ -87,8 +89,8 @@ pub struct Cutter {
     /// Window bounds in analysis frames.
     min_hops: usize,
     max_hops: usize,
-    /// Interleaved PCM from the segment start.
-    pcm: Vec<f32>,
+    /// Interleaved PCM from the segment start (spooled to disk past a small buffer).
+    pcm: PcmWindow,
     /// Absolute frame index of `pcm[0]`.
     start: u64,
     /// Per complete analysis frame of `pcm`: energy (dBFS) and whether it is quiet.
@@ -121,7 +123,7 @@ impl Cutter {
             hop: (sample_rate / FRAMES_PER_SECOND) as usize,
             min_hops,
             max_hops,
-            pcm: Vec::new(),
+            pcm: PcmWindow::default(),
             start: 0,
             energy: Vec::new(),
             quiet: Vec::new(),
@@ -143,7 +145,7 @@ impl Cutter {
                 self.analyse((10.0 * (mean + 1e-10).log10()) as f32);
             }
         }
-        self.pcm.extend_from_slice(samples);
+        self.pcm.push(samples);
     }
 
     fn analyse(&mut self, db: f32) {
@@ -209,16 +211,27 @@ impl Cutter {
         best.map_or(hi, |(_, _, cut)| cut) * self.hop
     }
 
-    /// The interleaved samples of the first `frames` buffered frames.
-    pub fn samples(&self, frames: usize) -> &[f32] {
-        &self.pcm[..(frames * self.channels).min(self.pcm.len())]
+    /// Visit the interleaved samples of the first `frames` buffered frames, in order, in
+    /// chunks of whole frames (see [`PcmWindow::visit`]).
+    ///
+    /// # Errors
+    /// Reading the spooled part failed, or `visit` failed.
+    pub fn visit_samples(
+        &mut self,
+        frames: usize,
+        visit: impl FnMut(&[f32]) -> Result<(), CodecError>,
+    ) -> Result<(), CodecError> {
+        self.pcm.visit(frames * self.channels, visit)
     }
 
     /// Drop the first `frames` (a multiple of the analysis frame, as [`Cutter::cut_point`]
     /// returns, or everything): the next segment starts after them.
-    pub fn advance(&mut self, frames: usize) {
+    ///
+    /// # Errors
+    /// Reading or rewriting the spooled part failed.
+    pub fn advance(&mut self, frames: usize) -> Result<(), CodecError> {
         let frames = frames.min(self.buffered_frames());
-        self.pcm.drain(..frames * self.channels);
+        self.pcm.advance(frames * self.channels)?;
         let hops = (frames / self.hop).min(self.energy.len());
         self.energy.drain(..hops);
         self.quiet.drain(..hops);
@@ -228,6 +241,7 @@ impl Cutter {
             self.energy.clear();
             self.quiet.clear();
         }
+        Ok(())
     }
 }
 
@@ -281,7 +295,7 @@ mod tests {
         assert!(c.ready());
         let cut = c.cut_point() as f64 / f64::from(rate);
         assert!((20.4..=20.8).contains(&cut), "cut at {cut} s");
-        c.advance(c.cut_point());
+        c.advance(c.cut_point()).expect("advance");
         assert_eq!(c.start_frame() as f64 / f64::from(rate), cut);
     }
 

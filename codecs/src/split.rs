@@ -1,8 +1,9 @@
 //! Long audio as segments: sniff → decode → remix → resample → [`Cutter`] → one encoded file
 //! per segment, handed to a [`SegmentSink`] as soon as it is cut.
 //!
-//! Memory is bounded by one window of PCM (`max_seconds` at the output format: 2.9 MB for 30 s
-//! of 24 kHz mono `f32`) plus one encoded segment, whatever the input's length; the sink decides
+//! Memory is bounded by the in-memory part of one window of PCM (128 KiB; the rest of the window,
+//! up to `max_seconds` at the output format, 2.9 MB for 30 s of 24 kHz mono `f32`, is spooled to
+//! a temporary file: see [`crate::window`]) plus one encoded segment, whatever the input's length; the sink decides
 //! how many encoded segments it keeps in flight. Each segment is a complete file on its own
 //! (Ogg Opus with its own headers and pre-skip, or WAV with exact sizes), with its position in
 //! the input: `start_frame..end_frame` at the output sample rate, so `start / rate` seconds.
@@ -184,7 +185,7 @@ impl Splitter {
             while self.cutter.ready() {
                 let cut = self.cutter.cut_point();
                 sink.segment(self.encode(index, cut)?)?;
-                self.cutter.advance(cut);
+                self.cutter.advance(cut)?;
                 index += 1;
             }
             sink.progress(frames_in as f64 / f64::from(in_spec.sample_rate));
@@ -200,7 +201,7 @@ impl Splitter {
         while self.cutter.ready() {
             let cut = self.cutter.cut_point();
             sink.segment(self.encode(index, cut)?)?;
-            self.cutter.advance(cut);
+            self.cutter.advance(cut)?;
             index += 1;
         }
         let duration_seconds = frames_in as f64 / f64::from(in_spec.sample_rate);
@@ -224,21 +225,23 @@ impl Splitter {
     }
 
     /// Encode the first `frames` buffered frames as segment `index`.
-    fn encode(&self, index: usize, frames: usize) -> Result<EncodedSegment, CodecError> {
-        let samples = self.cutter.samples(frames);
+    fn encode(&mut self, index: usize, frames: usize) -> Result<EncodedSegment, CodecError> {
         let start_frame = self.cutter.start_frame();
         let mut bytes = Vec::new();
         let (mime_type, extension) = if self.wav {
-            bytes.reserve(44 + samples.len() * 2);
+            let samples = frames * usize::from(self.spec.channels);
+            bytes.reserve(44 + samples * 2);
             bytes.extend_from_slice(&header(self.spec, Some(frames as u64)));
-            for &s in samples {
-                bytes.extend_from_slice(&to_s16(s).to_le_bytes());
-            }
+            self.cutter.visit_samples(frames, |chunk| {
+                bytes.extend(chunk.iter().flat_map(|&s| to_s16(s).to_le_bytes()));
+                Ok(())
+            })?;
             ("audio/wav", "wav")
         } else {
             let serial = 0x7365_6700 ^ index as u32;
             let mut encoder = OggOpusEncoder::new(self.spec, self.opts.opus, serial)?;
-            encoder.encode(samples, &mut bytes)?;
+            self.cutter
+                .visit_samples(frames, |chunk| encoder.encode(chunk, &mut bytes))?;
             encoder.finish(&mut bytes)?;
             ("audio/ogg", "ogg")
         };

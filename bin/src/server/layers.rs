@@ -317,6 +317,43 @@ pub async fn protocol_errors(request: Request, next: Next) -> Response {
     Rejection::new(protocol, error).into_response()
 }
 
+/// Longest request target (path and query) answered normally; a longer one is 414.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+/// Most bytes of header names and values together; more is 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// axum middleware (outermost): 414 for a request target over [`MAX_URI_BYTES`] and 431 for
+/// headers over [`MAX_HEADER_BYTES`], in the caller's protocol. A head that overflows hyper's
+/// read buffer (about [`super::serve::READ_BUFFER_BYTES`]; one socket read may take somewhat
+/// more) never gets here: hyper answers it with a bare 431 and closes the connection.
+pub async fn limit_head(request: Request, next: Next) -> Response {
+    let uri_bytes = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |pq| pq.as_str().len());
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    let error = if uri_bytes > MAX_URI_BYTES {
+        ApiError::new(
+            FailureKind::UriTooLong,
+            format!("the request target is {uri_bytes} bytes long; the limit is {MAX_URI_BYTES}"),
+        )
+    } else if header_bytes > MAX_HEADER_BYTES {
+        ApiError::new(
+            FailureKind::HeadersTooLarge,
+            format!(
+                "the request headers hold {header_bytes} bytes; the limit is {MAX_HEADER_BYTES}"
+            ),
+        )
+    } else {
+        return next.run(request).await;
+    };
+    Rejection::new(protocol_of(request.uri().path()), error).into_response()
+}
+
 /// Fallback: 404 in the caller's protocol.
 pub async fn unknown_route(request: Request) -> Response {
     let error = ApiError::new(

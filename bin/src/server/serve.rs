@@ -39,6 +39,13 @@ pub const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default [`ServeOptions::shutdown_grace`].
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// Largest HTTP/1 read buffer of one connection (64 KiB): request bodies arrive in chunks of at
+/// about this size, and it also bounds the request head hyper parses (one that overflows it is
+/// hyper's bare 431; [`super::layers::limit_head`] answers smaller excesses in the caller's
+/// protocol).
+/// hyper's default (about 400 KiB) let each parked upload hold several such buffers.
+pub const READ_BUFFER_BYTES: usize = 64 * 1024;
+
 /// How long the flushing of in-band errors may take after the grace period.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
@@ -91,6 +98,7 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout)
+        .max_buf_size(READ_BUFFER_BYTES)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);

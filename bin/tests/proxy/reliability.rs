@@ -281,6 +281,87 @@ async fn json_routes_refuse_other_media_types_and_foreign_hosts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_request_heads_are_414_and_431_in_the_callers_protocol() {
+    within(async {
+        let env = Env::start().await;
+        let long = "a".repeat(17 * 1024);
+        // 414 with OpenAI's body, on a route that exists and on one that does not.
+        for path in ["/v1/models", "/v1/nowhere"] {
+            let resp = env
+                .http
+                .get(format!("{}{path}?q={long}", env.base))
+                .send()
+                .await
+                .expect("send");
+            openai_error(resp, 414, Some("uri_too_long")).await;
+        }
+        // 431 in each protocol's shape: 33 KiB of headers in four fields.
+        let piece = "b".repeat(8 * 1024 + 256);
+        let with_big_headers = |req: reqwest::RequestBuilder| {
+            (0..4).fold(req, |req, i| {
+                req.header(format!("x-padding-{i}"), piece.as_str())
+            })
+        };
+        let resp = with_big_headers(env.http.post(format!("{}/v1/chat/completions", env.base)))
+            .json(&user("hi", false))
+            .send()
+            .await
+            .expect("send");
+        openai_error(resp, 431, Some("headers_too_large")).await;
+        let resp = with_big_headers(env.http.post(format!("{}/v1/messages", env.base)))
+            .json(&json!({"model": "claude-sonnet-4-5", "max_tokens": 16,
+                          "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), 431);
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(v["type"], "error", "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("headers")),
+            "{v}"
+        );
+        let resp = with_big_headers(env.http.post(format!(
+            "{}/v1beta/models/gpt-5.4:generateContent",
+            env.base
+        )))
+        .json(&json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}))
+        .send()
+        .await
+        .expect("send");
+        assert_eq!(resp.status(), 431);
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(v["error"]["code"], 431, "{v}");
+        // A head larger than the connection's read buffer: hyper's own 431, then the
+        // connection closes.
+        let huge = format!(
+            "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nx-padding: {}\r\n\r\n",
+            "c".repeat(300 * 1024)
+        );
+        let (seen, closed) = closed_within(env.addr, huge.as_bytes(), Duration::from_secs(5)).await;
+        assert!(closed, "the connection is closed: {seen:?}");
+        assert!(seen.starts_with("HTTP/1.1 431"), "{seen:?}");
+        // Just under the limits: served.
+        let resp = env
+            .http
+            .get(format!(
+                "{}/v1/models?q={}",
+                env.base,
+                "a".repeat(15 * 1024)
+            ))
+            .header("x-padding", "d".repeat(30 * 1024))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), 200);
+        assert_alive(&env).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_idle_clients_are_cut_off_and_do_not_starve_others() {
     within(async {
         let mut env = Env::start_setup(|s| {

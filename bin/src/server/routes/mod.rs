@@ -38,8 +38,8 @@ use codex_pipe_protocols::responses::{encode_request, ToolNameMap};
 use codex_pipe_protocols::{ChatRequest, Protocol, ProtocolError};
 
 use super::layers::{
-    check_host, limit_upstream, method_not_allowed, protocol_errors, require_api_key, require_json,
-    unknown_route,
+    check_host, limit_head, limit_upstream, method_not_allowed, protocol_errors, require_api_key,
+    require_json, unknown_route,
 };
 use super::AppState;
 use crate::upstream::responses::UpstreamRequest;
@@ -121,7 +121,8 @@ pub fn router(state: AppState) -> Router {
     };
     let app = app
         .layer(middleware::from_fn(protocol_errors))
-        .layer(middleware::from_fn_with_state(allowed_hosts, check_host));
+        .layer(middleware::from_fn_with_state(allowed_hosts, check_host))
+        .layer(middleware::from_fn(limit_head));
     match metering {
         Some(m) => app.layer(middleware::from_fn_with_state(
             m,

@@ -68,8 +68,9 @@ pub enum BodyChunk {
     Fail(String),
 }
 
-/// Chunks buffered between the request body and the codec thread.
-pub const BODY_CHANNEL_CHUNKS: usize = 8;
+/// Chunks buffered between the request body and the codec thread (each at most
+/// [`crate::server::serve::READ_BUFFER_BYTES`]).
+pub const BODY_CHANNEL_CHUNKS: usize = 4;
 
 /// A blocking [`Read`] over the `file` part, for [`codex_pipe_codecs::Input::Stream`]. Read it
 /// only on a blocking thread (it waits with `blocking_recv`). The channel closing without
