@@ -49,9 +49,11 @@ struct Proxy {
 
 impl Proxy {
     async fn start(max_upload_bytes: u64) -> Proxy {
-        let backend = SimBackend::start(SimConfig::default())
-            .await
-            .expect("simulated backend");
+        Proxy::start_with(max_upload_bytes, SimConfig::default()).await
+    }
+
+    async fn start_with(max_upload_bytes: u64, sim: SimConfig) -> Proxy {
+        let backend = SimBackend::start(sim).await.expect("simulated backend");
         let http = http_client(&HttpConfig::default()).expect("http client");
         let auth = backend
             .auth_source()
@@ -382,19 +384,7 @@ async fn oversize_upload_is_413_and_never_completes_upstream() {
     // A valid WAV header announcing 1.5 MB of silence: the pipeline starts streaming it
     // upstream, and the upload is aborted when the limit is crossed.
     let data_bytes: u32 = 1_500_000;
-    let mut wav = Vec::with_capacity(44 + data_bytes as usize);
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + data_bytes).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16u32.to_le_bytes());
-    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
-    wav.extend_from_slice(&16_000u32.to_le_bytes());
-    wav.extend_from_slice(&32_000u32.to_le_bytes());
-    wav.extend_from_slice(&2u16.to_le_bytes());
-    wav.extend_from_slice(&16u16.to_le_bytes());
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&data_bytes.to_le_bytes());
+    let mut wav = wav_header(16_000, data_bytes);
     wav.resize(44 + data_bytes as usize, 0);
     let (status, body) = json_of(proxy.transcribe(form(&[], Some(("big.wav", wav)))).await).await;
     assert_eq!(status, 413, "{body}");
@@ -407,6 +397,61 @@ async fn oversize_upload_is_413_and_never_completes_upstream() {
     // The same proxy still serves a file under the limit.
     let response = proxy.transcribe(form(&[], audio("en_16000.wav"))).await;
     assert_eq!(response.status().as_u16(), 200);
+}
+
+/// A 16-bit mono WAV header for `data_bytes` bytes of samples at `rate` Hz.
+fn wav_header(rate: u32, data_bytes: u32) -> Vec<u8> {
+    let mut wav = Vec::with_capacity(44);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_bytes).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(2 * rate).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_bytes.to_le_bytes());
+    wav
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_that_fails_after_segments_were_cut_cancels_their_uploads() {
+    // Uploads take 3 s upstream. 8 kHz WAV is 16 kB/s: the first 30 s segment is cut at
+    // 480 kB, long before the 1 MB limit is crossed (at about 62 s of audio).
+    let mut sim = SimConfig::default();
+    sim.transcribe.delay = Duration::from_secs(3);
+    let proxy = Proxy::start_with(TEST_LIMIT, sim).await;
+    let data_bytes: u32 = 1_500_000;
+    let mut wav = wav_header(8_000, data_bytes);
+    // A tone, so the decoder and the cutter do real work; quiet gaps every 10 s.
+    wav.extend((0..data_bytes / 2).flat_map(|i| {
+        let t = i as f32 / 8_000.0;
+        let loud = (t % 10.0) < 9.5;
+        let s = if loud {
+            (t * 440.0 * std::f32::consts::TAU).sin() * 8_000.0
+        } else {
+            0.0
+        };
+        (s as i16).to_le_bytes()
+    }));
+    let started = std::time::Instant::now();
+    let (status, body) = json_of(proxy.transcribe(form(&[], Some(("long.wav", wav)))).await).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the 413 waited {:?} for uploads of a failed request",
+        started.elapsed()
+    );
+    // Had the cut segments been uploaded anyway, the simulator would record them after its
+    // 3 s delay.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        proxy.backend.sim.received().is_empty(),
+        "segments of a failed request reached the backend"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

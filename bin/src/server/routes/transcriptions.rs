@@ -27,6 +27,7 @@ use codex_pipe_codecs::Input;
 use codex_pipe_protocols::whisper::{Rendered, TimedText};
 use codex_pipe_protocols::{ApiError, FailureKind, Protocol};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use self::form::{
     too_large, BodyChunk, BodyReader, FileStart, FormLimits, BODY_CHANNEL_CHUNKS, MAX_OTHER_BYTES,
@@ -79,10 +80,14 @@ async fn handle(
     };
     let (start_tx, start_rx) = oneshot::channel();
     let (body_tx, body_rx) = mpsc::channel(BODY_CHANNEL_CHUNKS);
+    // A form that fails (too large, malformed, cut off) cancels the upstream half at once:
+    // segments already cut are not uploaded for a request that is answered with an error.
+    let failed = CancellationToken::new();
     let (read, transcribed) = tokio::join!(
-        form::read_form(&mut multipart, limits, start_tx, body_tx),
-        transcribe(&state, start_rx, body_rx)
+        form::read_form(&mut multipart, limits, start_tx, body_tx, &failed),
+        failed.run_until_cancelled(transcribe(&state, start_rx, body_rx))
     );
+    let transcribed = transcribed.flatten();
     let read = match read {
         Ok(read) => read,
         Err(e) => return reject(e),

@@ -20,6 +20,7 @@ use std::sync::{Mutex, PoisonError};
 use axum::extract::multipart::{Field, Multipart, MultipartError};
 use bytes::{Buf, Bytes};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use codex_pipe_protocols::whisper::TranscriptionFields;
 use codex_pipe_protocols::{ApiError, FailureKind};
@@ -146,6 +147,9 @@ pub struct FormRead {
 /// Read the whole form: text fields into [`TranscriptionFields`], the first `file` part into
 /// `body` (announced on `start` first). A second `file` part is read and ignored.
 ///
+/// On an error, `failed` is cancelled at once, before the rest of the body is drained, so the
+/// upstream half can stop its uploads instead of finishing them for a request that failed.
+///
 /// # Errors
 /// 400 for a malformed body or an invalid field, 413 for a `file` over the limit or too many
 /// other bytes. The rest of the body has been drained (within the budget) when this returns.
@@ -154,6 +158,7 @@ pub async fn read_form(
     limits: FormLimits,
     start: oneshot::Sender<FileStart>,
     body: mpsc::Sender<BodyChunk>,
+    failed: &CancellationToken,
 ) -> Result<FormRead, ApiError> {
     let mut fields = TranscriptionFields::default();
     let mut start = Some(start);
@@ -164,7 +169,10 @@ pub async fn read_form(
         let mut field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
-            Err(e) => return Err(malformed(&e)),
+            Err(e) => {
+                failed.cancel();
+                return Err(malformed(&e));
+            }
         };
         let name = field.name().unwrap_or_default().to_owned();
         let outcome = if name == "file" {
@@ -184,6 +192,7 @@ pub async fn read_form(
                 .and_then(|value| fields.apply(&name, &value))
         };
         if let Err(e) = outcome {
+            failed.cancel();
             discard_field(&mut field, &mut drain_budget).await;
             drop(field);
             drain(multipart, &mut drain_budget).await;
