@@ -158,6 +158,7 @@ struct Args {
 }
 
 /// jemalloc returns freed memory to the system on its own (see README "Security and limits").
+#[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
