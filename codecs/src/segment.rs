@@ -134,7 +134,10 @@ impl Cutter {
     }
 
     /// Append interleaved samples (whole frames).
-    pub fn push(&mut self, samples: &[f32]) {
+    ///
+    /// # Errors
+    /// The window's spool failed and could not be read back ([`PcmWindow::push`]).
+    pub fn push(&mut self, samples: &[f32]) -> Result<(), CodecError> {
         let per_hop = self.hop * self.channels;
         for &s in samples {
             self.partial.0 += f64::from(s) * f64::from(s);
@@ -145,7 +148,8 @@ impl Cutter {
                 self.analyse((10.0 * (mean + 1e-10).log10()) as f32);
             }
         }
-        self.pcm.push(samples);
+        self.pcm.push(samples)?;
+        Ok(())
     }
 
     fn analyse(&mut self, db: f32) {
@@ -287,7 +291,7 @@ mod tests {
         );
         let mut c = Cutter::new(rate, 1, SegmentOptions::default()).expect("cutter");
         for chunk in pcm.chunks(1000) {
-            c.push(chunk);
+            c.push(chunk).expect("push");
             if c.ready() {
                 break;
             }
@@ -304,7 +308,7 @@ mod tests {
         let rate = 8000;
         let pcm = pattern(rate, &[(31.0, true)]);
         let mut c = Cutter::new(rate, 1, SegmentOptions::default()).expect("cutter");
-        c.push(&pcm);
+        c.push(&pcm).expect("push");
         assert!(c.ready());
         assert_eq!(c.cut_point(), 30 * rate as usize);
         for (min, max) in [(0.0, 30.0), (10.0, 5.0), (0.5, 0.5), (f64::NAN, 30.0)] {

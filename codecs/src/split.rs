@@ -181,7 +181,7 @@ impl Splitter {
             remix(block, in_ch, out_ch, &mut mixed);
             resampled.clear();
             self.resampler.push(&mixed, &mut resampled)?;
-            self.cutter.push(&resampled);
+            self.cutter.push(&resampled)?;
             while self.cutter.ready() {
                 let cut = self.cutter.cut_point();
                 sink.segment(self.encode(index, cut)?)?;
@@ -197,7 +197,7 @@ impl Splitter {
         }
         resampled.clear();
         self.resampler.finish(&mut resampled)?;
-        self.cutter.push(&resampled);
+        self.cutter.push(&resampled)?;
         while self.cutter.ready() {
             let cut = self.cutter.cut_point();
             sink.segment(self.encode(index, cut)?)?;

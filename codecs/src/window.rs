@@ -9,11 +9,12 @@
 //! [`CHUNK_SAMPLES`].
 //!
 //! Invariant: the oldest samples are in `memory`, the newer ones (if any) in the spool file from
-//! byte `read` to byte `write`. When the spool cannot be created or written, the samples stay in
-//! memory (the window is then unbounded, as it was before spooling existed).
+//! byte `read` to byte `write`. When the spool cannot be created or written, the window moves
+//! back to memory for good (and is then unbounded, as it was before spooling existed).
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
 
 /// Samples kept in memory by default (32 Ki samples, 128 KiB: 1.4 s of 24 kHz mono).
 pub const DEFAULT_MEMORY_SAMPLES: usize = 32 * 1024;
@@ -42,6 +43,8 @@ impl Spool {
 pub struct PcmWindow {
     memory: Vec<f32>,
     memory_limit: usize,
+    /// Where the spool file is created (`None`: the system's temporary directory).
+    spool_dir: Option<PathBuf>,
     spool: Option<Spool>,
     /// Scratch for the little-endian conversion (at most [`CHUNK_SAMPLES`] × 4 bytes).
     bytes: Vec<u8>,
@@ -61,9 +64,19 @@ impl PcmWindow {
         PcmWindow {
             memory: Vec::new(),
             memory_limit: memory_samples,
+            spool_dir: None,
             spool: None,
             bytes: Vec::new(),
             chunk: Vec::new(),
+        }
+    }
+
+    /// The same, spooling to an unnamed file in `dir` instead of the system's temporary
+    /// directory.
+    pub fn with_spool_dir(memory_samples: usize, dir: impl Into<PathBuf>) -> Self {
+        PcmWindow {
+            spool_dir: Some(dir.into()),
+            ..PcmWindow::new(memory_samples)
         }
     }
 
@@ -88,7 +101,14 @@ impl PcmWindow {
     }
 
     /// Append `samples` after those held.
-    pub fn push(&mut self, mut samples: &[f32]) {
+    ///
+    /// When the spool cannot be created or written (no temporary directory, a full disk), the
+    /// window falls back to memory for good: the spooled samples are read back and everything
+    /// from then on stays in memory.
+    ///
+    /// # Errors
+    /// The spool failed and its samples could not be read back (they would be lost).
+    pub fn push(&mut self, mut samples: &[f32]) -> io::Result<()> {
         if !self.spooled() {
             let room = self.memory_limit.saturating_sub(self.memory.len());
             let n = room.min(samples.len());
@@ -96,59 +116,63 @@ impl PcmWindow {
             samples = &samples[n..];
         }
         if samples.is_empty() {
-            return;
+            return Ok(());
         }
-        if let Err(_e) = self.spool_out(samples) {
-            // No disk: keep them in memory, after the spooled ones (read them back first).
-            self.unspool_all();
+        if self.spool_out(samples).is_err() {
+            self.unspool_all()?;
+            self.memory_limit = usize::MAX;
             self.memory.extend_from_slice(samples);
         }
+        Ok(())
     }
 
+    /// Write `samples` at the end of the spool; on failure the spool's end is where it was
+    /// before, so no sample is both spooled and kept in memory.
     fn spool_out(&mut self, samples: &[f32]) -> io::Result<()> {
         if self.spool.is_none() {
             self.spool = Some(Spool {
-                file: tempfile::tempfile()?,
+                file: match &self.spool_dir {
+                    Some(dir) => tempfile::tempfile_in(dir)?,
+                    None => tempfile::tempfile()?,
+                },
                 read: 0,
                 write: 0,
             });
         }
         let spool = self.spool.as_mut().expect("created above");
-        spool.file.seek(SeekFrom::Start(spool.write))?;
-        for part in samples.chunks(CHUNK_SAMPLES) {
-            self.bytes.clear();
-            self.bytes.extend(part.iter().flat_map(|s| s.to_le_bytes()));
-            spool.file.write_all(&self.bytes)?;
-            spool.write += self.bytes.len() as u64;
-        }
+        let end = spool.write;
+        let written = spool.file.seek(SeekFrom::Start(end)).and_then(|_| {
+            let mut at = end;
+            for part in samples.chunks(CHUNK_SAMPLES) {
+                self.bytes.clear();
+                self.bytes.extend(part.iter().flat_map(|s| s.to_le_bytes()));
+                spool.file.write_all(&self.bytes)?;
+                at += self.bytes.len() as u64;
+            }
+            Ok(at)
+        })?;
+        spool.write = written;
         Ok(())
     }
 
-    /// Move every spooled sample back to memory (when the spool failed).
-    fn unspool_all(&mut self) {
-        if let Some(mut spool) = self.spool.take() {
-            let n = spool.samples();
-            let mut chunk = std::mem::take(&mut self.chunk);
-            let mut bytes = std::mem::take(&mut self.bytes);
-            let mut left = n;
-            let read = spool.file.seek(SeekFrom::Start(spool.read)).and_then(|_| {
-                while left > 0 {
-                    read_samples(
-                        &mut spool.file,
-                        left.min(CHUNK_SAMPLES),
-                        &mut bytes,
-                        &mut chunk,
-                    )?;
-                    self.memory.extend_from_slice(&chunk);
-                    left -= chunk.len();
-                }
-                Ok(())
-            });
-            // The samples that could not be read back are lost; there is no better place.
-            let _ = read;
-            self.chunk = chunk;
-            self.bytes = bytes;
+    /// Move every spooled sample back to memory and drop the spool.
+    fn unspool_all(&mut self) -> io::Result<()> {
+        let Some(mut spool) = self.spool.take() else {
+            return Ok(());
+        };
+        spool.file.seek(SeekFrom::Start(spool.read))?;
+        let mut left = spool.samples();
+        while left > 0 {
+            read_samples(
+                &mut spool.file,
+                left.min(CHUNK_SAMPLES),
+                &mut self.bytes,
+                &mut self.chunk,
+            )?;
+            self.memory.extend_from_slice(&self.chunk);
+            left -= self.chunk.len();
         }
+        Ok(())
     }
 
     /// Call `visit` with the first `samples` samples held (fewer if fewer are held), in order,
@@ -297,7 +321,7 @@ mod tests {
             (0, 5000),
             (40_000, 100_000),
         ] {
-            w.push(&ramp(next, push));
+            w.push(&ramp(next, push)).expect("push");
             next += push;
             assert!(w.memory_samples() <= 1000, "memory stays bounded");
             assert_eq!(w.len(), next - front);
@@ -311,11 +335,34 @@ mod tests {
     }
 
     #[test]
+    fn without_a_spool_it_falls_back_to_memory_in_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let missing = dir.path().join("not-there");
+        let mut w = PcmWindow::with_spool_dir(1000, &missing);
+        w.push(&ramp(0, 3000)).expect("push falls back to memory");
+        assert!(!w.spooled());
+        w.push(&ramp(3000, 4000)).expect("push");
+        assert_eq!(
+            w.memory_samples(),
+            7000,
+            "everything in memory from the failure on"
+        );
+        assert_eq!(collect(&mut w, 2500), ramp(0, 2500));
+        w.advance(2500).expect("advance");
+        assert_eq!(collect(&mut w, 10_000), ramp(2500, 4500));
+        // With the directory there, the same window spools.
+        let mut w = PcmWindow::with_spool_dir(1000, dir.path());
+        w.push(&ramp(0, 3000)).expect("push");
+        assert!(w.spooled());
+        assert_eq!(collect(&mut w, 3000), ramp(0, 3000));
+    }
+
+    #[test]
     fn the_spool_file_never_holds_more_than_the_window() {
         let mut w = PcmWindow::new(100);
         // A cutter's pattern: a window of 30k samples, cut leaving the last 7k for the next one.
         for _ in 0..50 {
-            w.push(&ramp(0, 30_000 - w.len()));
+            w.push(&ramp(0, 30_000 - w.len())).expect("push");
             w.advance(23_000).expect("advance");
         }
         assert_eq!(w.len(), 7_000);
