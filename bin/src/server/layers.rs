@@ -321,9 +321,11 @@ pub async fn protocol_errors(request: Request, next: Next) -> Response {
 pub const MAX_URI_BYTES: usize = 16 * 1024;
 /// Most bytes of header names and values together; more is 431.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// Most header fields in one request (hyper's own default limit); more is 431.
+pub const MAX_HEADER_FIELDS: usize = 100;
 
 /// axum middleware (outermost): 414 for a request target over [`MAX_URI_BYTES`] and 431 for
-/// headers over [`MAX_HEADER_BYTES`], in the caller's protocol. A head that overflows hyper's
+/// headers over [`MAX_HEADER_BYTES`] or [`MAX_HEADER_FIELDS`], in the caller's protocol. A head that overflows hyper's
 /// read buffer (about [`super::serve::READ_BUFFER_BYTES`]; one socket read may take somewhat
 /// more) never gets here: hyper answers it with a bare 431 and closes the connection.
 pub async fn limit_head(request: Request, next: Next) -> Response {
@@ -340,6 +342,14 @@ pub async fn limit_head(request: Request, next: Next) -> Response {
         ApiError::new(
             FailureKind::UriTooLong,
             format!("the request target is {uri_bytes} bytes long; the limit is {MAX_URI_BYTES}"),
+        )
+    } else if request.headers().len() > MAX_HEADER_FIELDS {
+        ApiError::new(
+            FailureKind::HeadersTooLarge,
+            format!(
+                "the request has {} header fields; the limit is {MAX_HEADER_FIELDS}",
+                request.headers().len()
+            ),
         )
     } else if header_bytes > MAX_HEADER_BYTES {
         ApiError::new(

@@ -46,6 +46,10 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// hyper's default (about 400 KiB) let each parked upload hold several such buffers.
 pub const READ_BUFFER_BYTES: usize = 64 * 1024;
 
+/// Most header fields hyper parses in one request head (256); more is hyper's bare 431.
+/// [`super::layers::MAX_HEADER_FIELDS`] answers a smaller excess in the caller's protocol.
+pub const PARSED_HEADER_FIELDS: usize = 256;
+
 /// How long the flushing of in-band errors may take after the grace period.
 const FINAL_FLUSH: Duration = Duration::from_secs(5);
 
@@ -99,6 +103,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout)
         .max_buf_size(READ_BUFFER_BYTES)
+        .max_headers(PARSED_HEADER_FIELDS)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);

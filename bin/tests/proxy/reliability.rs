@@ -334,6 +334,15 @@ async fn oversized_request_heads_are_414_and_431_in_the_callers_protocol() {
         assert_eq!(resp.status(), 431);
         let v: Value = resp.json().await.expect("json");
         assert_eq!(v["error"]["code"], 431, "{v}");
+        // 150 header fields: over the limit of 100, within what hyper parses (256).
+        let resp = (0..150)
+            .fold(env.http.get(format!("{}/v1/models", env.base)), |req, i| {
+                req.header(format!("x-field-{i}"), "1")
+            })
+            .send()
+            .await
+            .expect("send");
+        openai_error(resp, 431, Some("headers_too_large")).await;
         // A head larger than the connection's read buffer: hyper's own 431, then the
         // connection closes.
         let huge = format!(
