@@ -187,11 +187,28 @@ async fn models_answer_gemini_clients_in_geminis_shape_and_others_in_openais() {
     .await;
 }
 
-/// Runs `bin/tests/sdk/<script>` with `args` and the interpreter in `CODEX_PIPE_TEST_PYTHON`.
+/// The Python interpreter with the official SDKs: `CODEX_PIPE_TEST_PYTHON`, else the
+/// workspace's `.venv/bin/python` made by `scripts/setup`.
+///
+/// # Panics
+/// When neither exists, with what to run.
+pub(crate) fn sdk_python() -> String {
+    if let Ok(python) = std::env::var("CODEX_PIPE_TEST_PYTHON") {
+        return python;
+    }
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    if venv.exists() {
+        return venv.to_string_lossy().into_owned();
+    }
+    panic!(
+        "no Python with the official SDKs: run scripts/setup (it creates .venv), or set \
+         CODEX_PIPE_TEST_PYTHON; scripts/test does both"
+    )
+}
+
+/// Runs `bin/tests/sdk/<script>` with `args` and the interpreter of [`sdk_python`].
 pub(crate) async fn run_python(script: &str, args: &[String]) {
-    let python = std::env::var("CODEX_PIPE_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!("CODEX_PIPE_TEST_PYTHON is not set: run scripts/setup (it creates .venv with the official SDKs), or use scripts/test, which sets it")
-    });
+    let python = sdk_python();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sdk")
         .join(script);

@@ -554,13 +554,7 @@ async fn binary_refuses_no_api_key_on_a_public_host() {
 /// and the error classes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_openai_python_sdk() {
-    let python = std::env::var("CODEX_PIPE_TEST_PYTHON").unwrap_or_else(|_| {
-        panic!(
-            "CODEX_PIPE_TEST_PYTHON is not set: run scripts/setup (it creates .venv with the \
-             official OpenAI SDK), then set CODEX_PIPE_TEST_PYTHON=$PWD/.venv/bin/python \
-             (scripts/test does this)"
-        )
-    });
+    let python = crate::gemini::sdk_python();
     let proxy = Proxy::start(TEST_LIMIT).await;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/transcriptions.py");
     let run = tokio::process::Command::new(&python)
@@ -593,8 +587,7 @@ mod long_audio;
 /// `verbose_json` segments and `srt` / `vtt` cues carry the real times.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_audio_has_real_segment_times_in_verbose_json_srt_and_vtt() {
-    let python = std::env::var("CODEX_PIPE_TEST_PYTHON")
-        .expect("CODEX_PIPE_TEST_PYTHON (scripts/test sets it)");
+    let python = crate::gemini::sdk_python();
     let dir = tempfile::tempdir().expect("tempdir");
     let (wav, pauses, duration) = long_audio::long_wav(dir.path());
     let proxy = Proxy::start(50_000_000).await;
