@@ -419,10 +419,11 @@ fn wav_header(rate: u32, data_bytes: u32) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_that_fails_after_segments_were_cut_cancels_their_uploads() {
-    // Uploads take 3 s upstream. 8 kHz WAV is 16 kB/s: the first 30 s segment is cut at
+    // Uploads take 6 s upstream. 8 kHz WAV is 16 kB/s: the first 30 s segment is cut at
     // 480 kB, long before the 1 MB limit is crossed (at about 62 s of audio).
+    let delay = Duration::from_secs(6);
     let mut sim = SimConfig::default();
-    sim.transcribe.delay = Duration::from_secs(3);
+    sim.transcribe.delay = delay;
     let proxy = Proxy::start_with(TEST_LIMIT, sim).await;
     let data_bytes: u32 = 1_500_000;
     let mut wav = wav_header(8_000, data_bytes);
@@ -440,14 +441,14 @@ async fn a_form_that_fails_after_segments_were_cut_cancels_their_uploads() {
     let started = std::time::Instant::now();
     let (status, body) = json_of(proxy.transcribe(form(&[], Some(("long.wav", wav)))).await).await;
     assert_eq!(status, 413, "{body}");
+    let answered = started.elapsed();
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "the 413 waited {:?} for uploads of a failed request",
-        started.elapsed()
+        answered < delay,
+        "the 413 waited {answered:?} for uploads of a failed request"
     );
     // Had the cut segments been uploaded anyway, the simulator would record them after its
-    // 3 s delay.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // delay.
+    tokio::time::sleep(delay - answered + Duration::from_secs(1)).await;
     assert!(
         proxy.backend.sim.received().is_empty(),
         "segments of a failed request reached the backend"
