@@ -131,6 +131,9 @@ pub struct Translator<E> {
     ended: bool,
     usage: Option<Usage>,
     upstream_events: u64,
+    /// Why an upstream event was skipped as oversized, if one was: a stream that then ends
+    /// without its terminal event is reported as that, not as a plain premature close.
+    skipped: Option<String>,
 }
 
 impl<E: Egress> Translator<E> {
@@ -147,6 +150,21 @@ impl<E: Egress> Translator<E> {
             ended: false,
             usage: None,
             upstream_events: 0,
+            skipped: None,
+        }
+    }
+
+    /// `failure`, or for a premature close after an oversized event was skipped, a 502 that
+    /// says so (`upstream_event_too_large`): the terminal event was most likely the one
+    /// skipped.
+    fn explain(&self, failure: UpstreamFailure) -> UpstreamFailure {
+        match &self.skipped {
+            Some(why) if failure.kind == FailureKind::PrematureClose => UpstreamFailure::new(
+                FailureKind::MalformedStream,
+                "upstream_event_too_large",
+                format!("the upstream stream ended without response.completed after an event was skipped ({why})"),
+            ),
+            _ => failure,
         }
     }
 
@@ -216,7 +234,7 @@ impl<E: Egress> Translator<E> {
             &self
                 .pending
                 .clone()
-                .unwrap_or_else(UpstreamFailure::premature_close),
+                .unwrap_or_else(|| self.explain(UpstreamFailure::premature_close())),
         )
     }
 
@@ -236,9 +254,12 @@ impl<E: Egress> Translator<E> {
                 break;
             }
             match event {
-                ChatEvent::Error(failure) if self.committed => self.end_in_band(&failure, out),
+                ChatEvent::Error(failure) if self.committed => {
+                    let failure = self.explain(failure);
+                    self.end_in_band(&failure, out);
+                }
                 ChatEvent::Error(failure) => {
-                    self.pending = Some(failure);
+                    self.pending = Some(self.explain(failure));
                     self.ended = true;
                 }
                 event => {
@@ -306,6 +327,7 @@ impl<E: Egress> Transcoder for Translator<E> {
 
     fn on_frame_error(&mut self, err: &FrameError, _out: &mut BytesMut) -> Recovery {
         tracing::warn!(error = %err, "skipping an oversized upstream event");
+        self.skipped = Some(err.to_string());
         Recovery::Continue
     }
 

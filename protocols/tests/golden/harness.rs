@@ -71,16 +71,18 @@ pub fn envelope(status: u16, retry_after: Option<u64>, body: &[u8]) -> Vec<u8> {
 
 /// Runs `raw` (read `chunk` bytes at a time) through a translator with `egress`.
 pub fn run<E: Egress>(raw: &[u8], chunk: usize, egress: E) -> Answer {
+    run_with(raw, chunk, SseDecoder::new(), egress)
+}
+
+/// [`run`] with a given SSE decoder (a small event limit, for instance).
+pub fn run_with<E: Egress>(raw: &[u8], chunk: usize, decoder: SseDecoder, egress: E) -> Answer {
     let pieces: Vec<Result<Bytes, UpstreamFailure>> = raw
         .chunks(chunk)
         .map(|c| Ok(Bytes::copy_from_slice(c)))
         .collect();
     let translator = Translator::new(ToolNameMap::default(), egress);
-    let drive = futures::stream::iter(pieces).transcode(
-        SseDecoder::new(),
-        translator,
-        DriveConfig::default(),
-    );
+    let drive =
+        futures::stream::iter(pieces).transcode(decoder, translator, DriveConfig::default());
     futures::executor::block_on(async move {
         let mut drive = Box::pin(drive);
         let mut body = BytesMut::new();

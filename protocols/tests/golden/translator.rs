@@ -11,7 +11,7 @@ use codex_pipe_protocols::responses::ToolNameMap;
 use codex_pipe_protocols::{Egress, Translator, UpstreamFailure};
 use futures::StreamExt;
 
-use crate::harness::{fixture, run, Answer};
+use crate::harness::{fixture, run, run_with, Answer};
 
 fn chat() -> ChatStreamEgress {
     ChatStreamEgress::new(ChatStreamConfig {
@@ -169,6 +169,49 @@ fn malformed_and_oversized_events_are_skipped_and_a_malformed_terminal_event_end
         body.ends_with("\"code\":\"malformed_upstream_event\"}}\n\n"),
         "{body}"
     );
+}
+
+#[test]
+fn an_oversized_terminal_event_is_named_in_the_error() {
+    // The answer's `response.completed` is over the decoder's limit, so it is skipped and the
+    // stream ends without a terminal event: the error says why, streamed or folded.
+    let mut stream = without("text", &["response.completed"]).concat();
+    stream.push_str(&format!(
+        "event: response.completed\ndata: {{\"type\":\"response.completed\",\"response\":{{\"id\":\"r\",\"instructions\":\"{}\"}}}}\n\n",
+        "z".repeat(8000)
+    ));
+    let body = body_of(run_with(
+        stream.as_bytes(),
+        64,
+        SseDecoder::with_max_event_bytes(4096),
+        chat(),
+    ));
+    assert!(
+        body.ends_with("\"code\":\"upstream_event_too_large\"}}\n\n"),
+        "{body}"
+    );
+    match run_with(
+        stream.as_bytes(),
+        64,
+        SseDecoder::with_max_event_bytes(4096),
+        fold(),
+    ) {
+        Answer::Error(e) => {
+            assert_eq!(e.status, 502);
+            let v: serde_json::Value = serde_json::from_slice(&e.body).expect("json");
+            assert_eq!(v["error"]["code"], "upstream_event_too_large", "{v}");
+        }
+        other => panic!("expected a 502, got {other:?}"),
+    }
+    // Without the skipped event, the same cut stream is a plain premature close.
+    match run(
+        without("text", &["response.completed"]).concat().as_bytes(),
+        64,
+        fold(),
+    ) {
+        Answer::Error(e) => assert_eq!(e.status, 504),
+        other => panic!("expected a 504, got {other:?}"),
+    }
 }
 
 #[test]
