@@ -160,19 +160,11 @@ impl PcmWindow {
         let Some(mut spool) = self.spool.take() else {
             return Ok(());
         };
-        spool.file.seek(SeekFrom::Start(spool.read))?;
-        let mut left = spool.samples();
-        while left > 0 {
-            read_samples(
-                &mut spool.file,
-                left.min(CHUNK_SAMPLES),
-                &mut self.bytes,
-                &mut self.chunk,
-            )?;
-            self.memory.extend_from_slice(&self.chunk);
-            left -= self.chunk.len();
-        }
-        Ok(())
+        let n = spool.samples();
+        read_front(&mut spool, n, &mut self.bytes, &mut self.chunk, |c| {
+            self.memory.extend_from_slice(c);
+            Ok::<_, io::Error>(())
+        })
     }
 
     /// Call `visit` with the first `samples` samples held (fewer if fewer are held), in order,
@@ -189,23 +181,13 @@ impl PcmWindow {
         if from_memory > 0 {
             visit(&self.memory[..from_memory])?;
         }
-        let mut left = (samples - from_memory).min(self.spool.as_ref().map_or(0, Spool::samples));
-        if left == 0 {
-            return Ok(());
+        match self.spool.as_mut() {
+            Some(spool) => {
+                let n = (samples - from_memory).min(spool.samples());
+                read_front(spool, n, &mut self.bytes, &mut self.chunk, visit)
+            }
+            None => Ok(()),
         }
-        let spool = self.spool.as_mut().expect("left > 0 means a spool");
-        spool.file.seek(SeekFrom::Start(spool.read))?;
-        while left > 0 {
-            read_samples(
-                &mut spool.file,
-                left.min(CHUNK_SAMPLES),
-                &mut self.bytes,
-                &mut self.chunk,
-            )?;
-            visit(&self.chunk)?;
-            left -= self.chunk.len();
-        }
-        Ok(())
     }
 
     /// Drop the first `samples` samples (all of them when fewer are held), then refill memory
@@ -227,21 +209,12 @@ impl PcmWindow {
             .memory_limit
             .saturating_sub(self.memory.len())
             .min(spool.samples());
-        if refill > 0 {
-            spool.file.seek(SeekFrom::Start(spool.read))?;
-            let mut left = refill;
-            while left > 0 {
-                read_samples(
-                    &mut spool.file,
-                    left.min(CHUNK_SAMPLES),
-                    &mut self.bytes,
-                    &mut self.chunk,
-                )?;
-                self.memory.extend_from_slice(&self.chunk);
-                left -= self.chunk.len();
-            }
-            spool.read += refill as u64 * SAMPLE_BYTES;
-        }
+        let memory = &mut self.memory;
+        read_front(spool, refill, &mut self.bytes, &mut self.chunk, |c| {
+            memory.extend_from_slice(c);
+            Ok::<_, io::Error>(())
+        })?;
+        spool.read += refill as u64 * SAMPLE_BYTES;
         compact(spool, &mut self.bytes)
     }
 }
@@ -266,6 +239,28 @@ fn compact(spool: &mut Spool, buf: &mut Vec<u8>) -> io::Result<()> {
     spool.file.set_len(len)?;
     spool.read = 0;
     spool.write = len;
+    Ok(())
+}
+
+/// Visit the first `n` spooled samples (they stay spooled) in chunks of at most
+/// [`CHUNK_SAMPLES`], through the scratch buffers `bytes` and `chunk`.
+fn read_front<E: From<io::Error>>(
+    spool: &mut Spool,
+    n: usize,
+    bytes: &mut Vec<u8>,
+    chunk: &mut Vec<f32>,
+    mut visit: impl FnMut(&[f32]) -> Result<(), E>,
+) -> Result<(), E> {
+    if n == 0 {
+        return Ok(());
+    }
+    spool.file.seek(SeekFrom::Start(spool.read))?;
+    let mut left = n;
+    while left > 0 {
+        read_samples(&mut spool.file, left.min(CHUNK_SAMPLES), bytes, chunk)?;
+        visit(chunk)?;
+        left -= chunk.len();
+    }
     Ok(())
 }
 

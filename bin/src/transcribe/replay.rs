@@ -172,7 +172,8 @@ impl Replay {
     }
 
     /// Bytes kept in memory now (0 for a file, a spooled or a dropped stream).
-    pub fn memory_bytes(&self) -> usize {
+    #[cfg(test)]
+    fn memory_bytes(&self) -> usize {
         match &self.0 {
             Source::Stream(kept) => match &*lock(kept) {
                 Kept::Memory(bytes) => bytes.capacity(),

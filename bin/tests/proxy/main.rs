@@ -10,4 +10,5 @@ mod gemini;
 mod limits;
 mod ollama;
 mod reliability;
+mod transcription_sdk;
 mod transcriptions;
